@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * detector.h — per-source recognition of knock sequences. No I/O; time comes in.
+ *
+ * For every (sequence, source) pair in progress the detector keeps the index of the
+ * next expected step and the time of the first knock. Each door contributes its
+ * opening sequence and, if it has one, its closing sequence. Rules for a knock on a
+ * step of a sequence (knocks on steps the sequence does not contain leave it alone):
+ *   - older than the sequence's window (now - time > window): ignored (replay after a
+ *     restart cannot open anything);
+ *   - the step just matched again: ignored (TCP retransmits a SYN after 1 s);
+ *   - the expected step: progress; the last one completes the sequence if the first
+ *     knock was no longer than window ago (measured between event times);
+ *   - any other step of the sequence: the progress is reset (and the knock counts as a
+ *     new start if it is the first step).
+ * Memory is one table allocated up front: at most `capacity` pairs in progress, the
+ * least recently used evicted first. The table is keyed with a random SipHash key,
+ * so spoofed sources cannot aim at one hash chain.
+ */
+#pragma once
+
+#include "door.h"
+#include "knock.h"
+
+#define DETECTOR_CAPACITY_DEFAULT 65536U
+#define DETECTOR_CAPACITY_MAX (1U << 24)
+
+typedef struct Detector Detector;
+
+typedef enum DetectorVerdict {
+        DETECTOR_OPEN,   /* the opening sequence completed: grant */
+        DETECTOR_CLOSE,  /* the closing sequence completed: revoke */
+} DetectorVerdict;
+
+typedef struct DetectorAction {
+        unsigned door;   /* index into the doors given to detector_set_doors() */
+        DetectorVerdict verdict;
+        KnockAddr src;
+} DetectorAction;
+
+typedef struct DetectorStats {
+        uint64_t knocks;      /* events fed */
+        uint64_t stale;       /* ignored: older than every window they could count for */
+        uint64_t completed;   /* sequences completed (open and close) */
+        uint64_t evictions;   /* progress dropped because the table was full */
+        size_t in_progress;   /* pairs in the table now */
+        size_t capacity;
+} DetectorStats;
+
+/* capacity: 1 … DETECTOR_CAPACITY_MAX. Returns 0 or -EINVAL / -ENOMEM. */
+int detector_new(size_t capacity, Detector **ret);
+Detector *detector_free(Detector *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Detector *, detector_free);
+
+/* Replace the doors (the detector copies what it needs). Progress of a sequence is kept
+ * when a door of the same name has the same sequence and window, and dropped otherwise.
+ * Returns 0 or -ENOMEM / -E2BIG. */
+int detector_set_doors(Detector *d, const Door *doors, size_t n_doors);
+
+/* Feed one knock (e->time must be set). Writes up to max actions and returns how many
+ * completed (a knock may complete sequences of several doors; more than max is not
+ * possible when max >= 2 * number of doors). */
+size_t detector_feed(Detector *d, const KnockEvent *e, usec_t now,
+                     DetectorAction *ret_actions, size_t max);
+
+void detector_get_stats(const Detector *d, DetectorStats *ret);

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * door.h — doors: the knock sequences declared in the comments of nftables sets.
+ *
+ *   set ssh4 { type ipv4_addr; flags timeout; timeout 60s;
+ *              comment "knockwatch ssh: tcp:3721 tcp:4728 tcp:6742 within 10s"; }
+ *   set ssh6 { type ipv6_addr; flags timeout; timeout 60s; comment "knockwatch ssh"; }
+ *
+ * Grammar of a comment (nft limits it to 128 characters):
+ *
+ *   comment  = "knockwatch" SP name [ ":" SP steps SP "within" SP duration
+ *                                     [ SP "close" SP steps ] ]
+ *   name     = 1*32 ( a-z / 0-9 / "_" / "-" ), starting with a letter
+ *   steps    = step *( SP step )            ; 1 … DOOR_STEPS_MAX steps
+ *   step     = ( "tcp" / "udp" ) ":" port / "ping:" size     ; knock_step_parse()
+ *   duration = 1*DIGIT ( "ms" / "s" / "m" )  ; 1 ms … DOOR_WINDOW_MAX
+ *
+ * A comment that does not start with the word "knockwatch" is not ours (that set is
+ * no door). "knockwatch NAME" alone attaches the set to a door declared in full by
+ * another set (typically the v6 set of a v4 door). Pure parsing and validation; the
+ * sets are read from the kernel by nft.c. No I/O here.
+ */
+#pragma once
+
+#include "knock.h"
+
+#define DOOR_NAME_MAX 32
+#define DOOR_STEPS_MAX 16
+#define DOOR_COMMENT_MAX 128
+#define DOOR_WINDOW_MAX (3600 * USEC_PER_SEC)
+#define DOOR_SET_NAME_MAX 256 /* NFT_SET_MAXNAMELEN, with its NUL */
+
+typedef struct DoorSpec {
+        char name[DOOR_NAME_MAX + 1];
+        bool has_sequence;                 /* false for "knockwatch NAME" alone */
+        KnockStep open[DOOR_STEPS_MAX];
+        unsigned n_open;
+        KnockStep close[DOOR_STEPS_MAX];   /* completing it revokes the source's grant */
+        unsigned n_close;                  /* 0: no closing sequence */
+        usec_t window;                     /* whole sequence, first to last knock */
+} DoorSpec;
+
+typedef struct DoorSyntaxError {
+        unsigned column;                   /* 1-based column in the comment */
+        char message[128];                 /* e.g. "expected a step like tcp:3721, got \"tcp:0\"" */
+} DoorSyntaxError;
+
+/* Returns 1 and fills *ret for a door comment; 0 if the comment is not ours (no leading
+ * "knockwatch" word; *ret untouched); -EINVAL with *ret_error filled if it is ours but
+ * malformed. comment is NUL-terminated. */
+int door_comment_parse(const char *comment, DoorSpec *ret, DoorSyntaxError *ret_error);
+
+/* What the kernel says about one named set of the table (filled by nft.c). */
+typedef struct DoorSetInfo {
+        char name[DOOR_SET_NAME_MAX];
+        uint32_t key_len;          /* 4: ipv4_addr, 16: ipv6_addr, else not usable */
+        uint32_t flags;            /* NFT_SET_* */
+        uint64_t timeout_ms;       /* the set's default element timeout; 0 = none */
+        bool has_comment;
+        char comment[DOOR_COMMENT_MAX * 2 + 1]; /* NUL-terminated; a longer one is cut here */
+} DoorSetInfo;
+
+typedef struct Door {
+        DoorSpec spec;
+        char set4[DOOR_SET_NAME_MAX];      /* "" = no IPv4 set: IPv4 sources are not granted */
+        uint64_t timeout4_ms;
+        char set6[DOOR_SET_NAME_MAX];      /* "" = no IPv6 set */
+        uint64_t timeout6_ms;
+} Door;
+
+typedef enum DoorSeverity {
+        DOOR_ERROR,    /* the door (or set) is not used */
+        DOOR_WARNING,  /* used, but unsafe or surprising */
+} DoorSeverity;
+
+/* Called once per problem. set is the set's name (NULL for a problem of the whole table);
+ * message says what is wrong and what to change, e.g.
+ * "comment column 23: expected a step like tcp:3721, got \"tcp:0\"". */
+typedef void (*door_problem_fn)(DoorSeverity severity, const char *set, const char *message,
+                                void *userdata);
+
+/*
+ * Build the doors of a table from its sets. Each door needs exactly one set that declares its
+ * sequence; other sets may name it (at most one IPv4 and one IPv6 set per door). Problems:
+ * errors — malformed comment, set without "flags timeout", door set without a default
+ * timeout, key not ipv4_addr/ipv6_addr, two sets declaring the same door with different
+ * sequences, two v4 (or v6) sets for one door, a set naming a door nobody declares, a
+ * sequence that can never complete (the same step twice in a row); warnings — a sequence
+ * strictly rising or falling in port (a port scan opens it), a one-step door, a closing
+ * sequence equal to the opening one.
+ * On success *ret_doors (malloc'ed, may be NULL when *ret_n is 0) holds the doors without
+ * errors. Returns the number of errors reported (>= 0), or -ENOMEM.
+ */
+int doors_build(const DoorSetInfo *sets, size_t n_sets, Door **ret_doors, size_t *ret_n,
+                door_problem_fn report, void *userdata);
+
+/* Find a door by name; NULL if none. */
+const Door *doors_find(const Door *doors, size_t n, const char *name);
+
+/* Format a door's sequence as "tcp:3721 tcp:4728 tcp:6742 within 10s" (+ " close …"). */
+int door_spec_format(const DoorSpec *spec, char *buf, size_t size);

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * knock.c — parsing and formatting of knock steps and addresses (see knock.h).
+ */
+#include <arpa/inet.h>
+
+#include "knock.h"
+
+/* Strict unsigned decimal: 1–5 digits, no sign, no leading zero (except "0"), <= max. */
+static int parse_u16_strict(const char *s, size_t n, unsigned max, uint16_t *ret) {
+        unsigned v = 0;
+
+        if (n == 0 || n > 5)
+                return -EINVAL;
+        if (s[0] == '0' && n > 1)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                v = v * 10 + (unsigned) (s[i] - '0');
+        }
+        if (v > max)
+                return -EINVAL;
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+int knock_step_parse(const char *s, size_t n, KnockStep *ret) {
+        static const struct {
+                const char *name;
+                size_t len;
+                KnockProto proto;
+                unsigned min, max;
+        } protos[] = {
+                { "tcp:", 4, KNOCK_PROTO_TCP, 1, 65535 },
+                { "udp:", 4, KNOCK_PROTO_UDP, 1, 65535 },
+                { "ping:", 5, KNOCK_PROTO_PING, 0, KNOCK_PING_MAX },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(protos); i++) {
+                uint16_t v;
+
+                if (n <= protos[i].len || memcmp(s, protos[i].name, protos[i].len) != 0)
+                        continue;
+                if (parse_u16_strict(s + protos[i].len, n - protos[i].len, protos[i].max, &v) < 0 ||
+                    v < protos[i].min)
+                        return -EINVAL;
+                *ret = (KnockStep) { .proto = protos[i].proto, .value = v };
+                return 0;
+        }
+        return -EINVAL;
+}
+
+const char *knock_step_format(const KnockStep *step, char buf[static KNOCK_STEP_STRLEN]) {
+        const char *name = step->proto == KNOCK_PROTO_TCP ? "tcp" :
+                           step->proto == KNOCK_PROTO_UDP ? "udp" :
+                           step->proto == KNOCK_PROTO_PING ? "ping" : "?";
+
+        (void) snprintf(buf, KNOCK_STEP_STRLEN, "%s:%u", name, (unsigned) step->value);
+        return buf;
+}
+
+int knock_addr_parse(const char *s, KnockAddr *ret) {
+        KnockAddr a = {};
+
+        if (strchr(s, ':')) {
+                if (inet_pton(AF_INET6, s, a.bytes) != 1)
+                        return -EINVAL;
+                a.family = AF_INET6;
+        } else {
+                if (inet_pton(AF_INET, s, a.bytes) != 1)
+                        return -EINVAL;
+                a.family = AF_INET;
+        }
+        *ret = a;
+        return 0;
+}
+
+int knock_addr_parse_n(const char *s, size_t n, KnockAddr *ret) {
+        char buf[KNOCK_ADDR_STRLEN];
+
+        if (n == 0 || n >= sizeof(buf) || memchr(s, 0, n))
+                return -EINVAL;
+        memcpy(buf, s, n);
+        buf[n] = 0;
+        return knock_addr_parse(buf, ret);
+}
+
+const char *knock_addr_format(const KnockAddr *a, char buf[static KNOCK_ADDR_STRLEN]) {
+        if (!inet_ntop(a->family, a->bytes, buf, KNOCK_ADDR_STRLEN))
+                (void) snprintf(buf, KNOCK_ADDR_STRLEN, "(invalid address)");
+        return buf;
+}

@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+#
+# lib.sh — what the end-to-end tests share: a server and a client network namespace
+# joined by a veth pair, the knockwatch daemon started in the server namespace,
+# a TCP listener and probe (netprobe), and set-membership checks against the kernel.
+# Everything a test starts or creates is stopped and deleted by the EXIT trap.
+#
+# Address slots. The kernel log is one for the whole machine: every test's LOG lines
+# reach every knockwatch. Tests that may run at the same time therefore use disjoint
+# client addresses: slot S (1…31) owns 192.0.2.(8S+1 … 8S+7) and 2001:db8::S:1 … :7.
+# Namespace names carry the slot and the PID, so parallel runs never collide.
+#   1-3  nft module tests        4-7  source tests         8-10 client tests
+#   11-20 daemon end-to-end      21-24 operations          25-28 journal     29-31 bench/demo
+
+set -euo pipefail
+
+KW_SRCDIR=${KW_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+KW_BUILDDIR=${KW_BUILDDIR:-$KW_SRCDIR/build}
+KNOCKWATCH=${KNOCKWATCH:-$KW_BUILDDIR/knockwatch}
+NETPROBE=${NETPROBE:-$KW_BUILDDIR/test/netprobe}
+
+KW_PIDS=()
+KW_NETNS=()
+KW_TMP=$(mktemp -d /tmp/kw-test.XXXXXX)
+KW_DAEMON_PID=
+KW_DAEMON_LOG=
+
+kw_log() { printf '== %s\n' "$*"; }
+kw_fail() {
+        printf 'FAIL: %s\n' "$*" >&2
+        if [[ -n ${KW_DAEMON_LOG:-} && -s $KW_DAEMON_LOG ]]; then
+                printf -- '--- daemon log (%s) ---\n' "$KW_DAEMON_LOG" >&2
+                tail -n 40 "$KW_DAEMON_LOG" >&2
+        fi
+        exit 1
+}
+kw_pass() { printf 'ok - %s\n' "$*"; }
+
+kw_cleanup() {
+        local pid ns
+        set +e
+        for pid in "${KW_PIDS[@]}"; do
+                kill -TERM "$pid" 2>/dev/null
+        done
+        for pid in "${KW_PIDS[@]}"; do
+                for _ in $(seq 50); do
+                        kill -0 "$pid" 2>/dev/null || break
+                        sleep 0.1
+                done
+                kill -KILL "$pid" 2>/dev/null
+                wait "$pid" 2>/dev/null
+        done
+        for ns in "${KW_NETNS[@]}"; do
+                ip netns del "$ns" 2>/dev/null
+        done
+        [[ ${KW_KEEP:-0} == 1 ]] || rm -rf "$KW_TMP"
+}
+trap kw_cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# Root is needed for namespaces and nftables. Outside CI a non-root run is skipped
+# (exit 77 is meson's "skipped"); in CI it is a failure, so nothing hides.
+kw_require_root() {
+        if [[ $(id -u) != 0 ]]; then
+                [[ ${CI:-} == true ]] && kw_fail "end-to-end tests need root"
+                echo "SKIP: end-to-end tests need root"
+                exit 77
+        fi
+        [[ -x $KNOCKWATCH ]] || kw_fail "no knockwatch binary at $KNOCKWATCH (build first)"
+        [[ -x $NETPROBE ]] || kw_fail "no netprobe at $NETPROBE"
+}
+
+kw_srv() { ip netns exec "$NS_SRV" "$@"; }
+kw_cli() { ip netns exec "$NS_CLI" "$@"; }
+
+# kw_net_setup SLOT: make the two namespaces of this test and set the address variables
+#   SRV4 SRV6        the server (where the ruleset and knockwatch live)
+#   CLI4 CLI6        the client that knocks
+#   CLI4B CLI6B      a second address of the client that never knocks
+kw_net_setup() {
+        local slot=$1 base hex
+        ((slot >= 1 && slot <= 31)) || kw_fail "slot $slot out of range"
+        base=$((slot * 8))
+        hex=$(printf '%x' "$slot")
+        NS_SRV="kw-s$slot-srv-$$"
+        NS_CLI="kw-s$slot-cli-$$"
+        SRV4=192.0.2.$((base + 1))
+        CLI4=192.0.2.$((base + 2))
+        CLI4B=192.0.2.$((base + 3))
+        SRV6=2001:db8::$hex:1
+        CLI6=2001:db8::$hex:2
+        CLI6B=2001:db8::$hex:3
+
+        sysctl -qw net.netfilter.nf_log_all_netns=1
+        ip netns add "$NS_SRV"
+        KW_NETNS+=("$NS_SRV")
+        ip netns add "$NS_CLI"
+        KW_NETNS+=("$NS_CLI")
+        ip -n "$NS_SRV" link set lo up
+        ip -n "$NS_CLI" link set lo up
+        ip -n "$NS_SRV" link add kw0 type veth peer name kw1 netns "$NS_CLI"
+        ip -n "$NS_SRV" addr add "$SRV4/24" dev kw0
+        ip -n "$NS_SRV" addr add "$SRV6/64" dev kw0 nodad
+        ip -n "$NS_CLI" addr add "$CLI4/24" dev kw1
+        ip -n "$NS_CLI" addr add "$CLI4B/24" dev kw1
+        ip -n "$NS_CLI" addr add "$CLI6/64" dev kw1 nodad
+        ip -n "$NS_CLI" addr add "$CLI6B/64" dev kw1 nodad
+        ip -n "$NS_SRV" link set kw0 up
+        ip -n "$NS_CLI" link set kw1 up
+
+        # Reachability before any ruleset: nothing listens on 9, so a RST must come back.
+        local w4 w6
+        w4=$(kw_probe "$SRV4" 9) || true
+        w6=$(kw_probe "$SRV6" 9) || true
+        [[ $w4 == refused && $w6 == refused ]] || kw_fail "namespaces not connected (v4: $w4, v6: $w6)"
+}
+
+# kw_ruleset FILE: load an nft ruleset into the server namespace.
+kw_ruleset() {
+        kw_srv nft -f "$1" || kw_fail "nft -f $1 failed"
+}
+
+# kw_listen PORT: a TCP server on PORT (IPv4 and IPv6) in the server namespace.
+kw_listen() {
+        kw_srv "$NETPROBE" listen :: "$1" &
+        KW_PIDS+=($!)
+}
+
+# kw_probe ADDR PORT [FROM [TIMEOUT_MS]]: from the client, print open|timeout|refused|error.
+kw_probe() {
+        kw_cli "$NETPROBE" connect "$1" "$2" "${3:--}" "${4:-1000}"
+}
+
+# kw_expect ADDR PORT FROM WORD: the probe must say WORD (open, timeout or refused).
+kw_expect() {
+        local got
+        got=$(kw_probe "$1" "$2" "$3") || true
+        [[ $got == "$4" ]] || kw_fail "connect $3 -> [$1]:$2: expected $4, got ${got:-nothing}"
+}
+
+# kw_syn ADDR PORT [FROM]: one TCP SYN from the client (a connect abandoned after 100 ms).
+kw_syn() {
+        kw_cli "$NETPROBE" connect "$1" "$2" "${3:--}" 100 >/dev/null || true
+}
+
+# kw_set_has SET ADDR [TABLE]: is ADDR an element of SET in the kernel right now?
+kw_set_has() {
+        kw_srv nft get element "${3:-inet knockwatch}" "$1" "{ $2 }" >/dev/null 2>&1
+}
+
+# kw_wait_until TIMEOUT_S CMD...: run CMD every 50 ms until it succeeds; 1 on timeout.
+kw_wait_until() {
+        local deadline=$((SECONDS + $1))
+        shift
+        while ((SECONDS <= deadline)); do
+                "$@" && return 0
+                sleep 0.05
+        done
+        return 1
+}
+
+# kw_daemon_start ARGS...: start knockwatch in the server namespace, logging to a file,
+# and wait until it says it is ready.
+kw_daemon_start() {
+        KW_DAEMON_LOG=$KW_TMP/daemon.$((${#KW_PIDS[@]})).log
+        kw_srv "$KNOCKWATCH" --log-target=console --log-level=debug "$@" >"$KW_DAEMON_LOG" 2>&1 &
+        KW_DAEMON_PID=$!
+        KW_PIDS+=("$KW_DAEMON_PID")
+        kw_wait_until 10 grep -q 'knockwatch: ready:' "$KW_DAEMON_LOG" ||
+                kw_fail "knockwatch did not become ready"
+}
+
+# kw_daemon_stop: SIGTERM the daemon and require a clean exit.
+kw_daemon_stop() {
+        local rc=0
+        [[ -n $KW_DAEMON_PID ]] || return 0
+        kill -TERM "$KW_DAEMON_PID"
+        wait "$KW_DAEMON_PID" || rc=$?
+        KW_DAEMON_PID=
+        ((rc == 0)) || kw_fail "knockwatch exited with status $rc on SIGTERM"
+}
+
+# kw_daemon_log_has REGEX: the daemon's log has a matching line.
+kw_daemon_log_has() {
+        grep -qE "$1" "$KW_DAEMON_LOG"
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test-knock.c — knock steps and addresses: parsing is strict, formatting canonical. */
+#include <arpa/inet.h>
+
+#include "knock.h"
+#include "tests.h"
+
+static int step(const char *s, KnockStep *ret) {
+        return knock_step_parse(s, strlen(s), ret);
+}
+
+TEST(step_valid) {
+        char buf[KNOCK_STEP_STRLEN];
+        KnockStep st;
+
+        ASSERT_OK(step("tcp:3721", &st));
+        ASSERT_EQ(st.proto, KNOCK_PROTO_TCP);
+        ASSERT_EQ(st.value, 3721);
+        ASSERT_STREQ(knock_step_format(&st, buf), "tcp:3721");
+
+        ASSERT_OK(step("udp:65535", &st));
+        ASSERT_EQ(st.proto, KNOCK_PROTO_UDP);
+        ASSERT_STREQ(knock_step_format(&st, buf), "udp:65535");
+
+        ASSERT_OK(step("ping:0", &st));
+        ASSERT_EQ(st.proto, KNOCK_PROTO_PING);
+        ASSERT_EQ(st.value, 0);
+        ASSERT_OK(step("ping:65527", &st));
+        ASSERT_STREQ(knock_step_format(&st, buf), "ping:65527");
+}
+
+TEST(step_invalid) {
+        static const char *bad[] = {
+                "", "tcp", "tcp:", "tcp:0", "tcp:65536", "tcp:03721", "tcp:+1", "tcp:-1",
+                "tcp: 1", "tcp:1 ", "TCP:22", "icmp:1", "ping:65528", "ping:", "udp:1a",
+                "tcp:999999", "tcp:3721x", ":22", "tcp;22",
+        };
+        KnockStep st;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                if (step(bad[i], &st) != -EINVAL) {
+                        fprintf(stderr, "accepted \"%s\"\n", bad[i]);
+                        abort();
+                }
+        }
+        /* Only n bytes count: "tcp:37" out of "tcp:3721". */
+        ASSERT_OK(knock_step_parse("tcp:3721", 6, &st));
+        ASSERT_EQ(st.value, 37);
+}
+
+TEST(addr) {
+        char buf[KNOCK_ADDR_STRLEN];
+        KnockAddr a, b;
+
+        ASSERT_OK(knock_addr_parse("192.0.2.2", &a));
+        ASSERT_EQ(a.family, AF_INET);
+        ASSERT_EQ(knock_addr_len(&a), 4);
+        ASSERT_STREQ(knock_addr_format(&a, buf), "192.0.2.2");
+
+        ASSERT_OK(knock_addr_parse("2001:0db8:0000:0000:0000:0000:0000:0002", &b));
+        ASSERT_EQ(b.family, AF_INET6);
+        ASSERT_STREQ(knock_addr_format(&b, buf), "2001:db8::2");
+        ASSERT_FALSE(knock_addr_equal(&a, &b));
+
+        ASSERT_OK(knock_addr_parse_n("192.0.2.2 trailing", 9, &b));
+        ASSERT_TRUE(knock_addr_equal(&a, &b));
+
+        ASSERT_ERROR(knock_addr_parse("192.0.2.256", &a), EINVAL);
+        ASSERT_ERROR(knock_addr_parse("192.0.2", &a), EINVAL);
+        ASSERT_ERROR(knock_addr_parse("", &a), EINVAL);
+        ASSERT_ERROR(knock_addr_parse("2001:db8:::1", &a), EINVAL);
+        ASSERT_ERROR(knock_addr_parse_n("192.0.2.2", 0, &a), EINVAL);
+        ASSERT_ERROR(knock_addr_parse_n("1\0002", 3, &a), EINVAL);
+        ASSERT_ERROR(knock_addr_parse_n("1111111111111111111111111111111111111111111111111", 49, &a), EINVAL);
+}
+
+int main(void) {
+        RUN(step_valid);
+        RUN(step_invalid);
+        RUN(addr);
+        return 0;
+}
