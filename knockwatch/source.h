@@ -58,7 +58,8 @@ typedef struct SourceHandlers {
         /* After a drain: nothing more is waiting right now. May be NULL. */
         void (*batch_end)(Source *s, void *userdata);
         /* The source met something the admin should know (records lost, file rotated,
-         * journal reopened …) or failed for good (error < 0, fatal true: the daemon exits). */
+         * journal reopened …), or stopped for good (fatal: the daemon exits; error 0 means
+         * the input simply ended, as stdin does, error < 0 that the source failed). */
         void (*notice)(Source *s, int error, bool fatal, const char *message, void *userdata);
 } SourceHandlers;
 

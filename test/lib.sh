@@ -67,8 +67,7 @@ kw_require_root() {
                 echo "SKIP: end-to-end tests need root"
                 exit 77
         fi
-        [[ -x $KNOCKWATCH ]] || kw_fail "no knockwatch binary at $KNOCKWATCH (build first)"
-        [[ -x $NETPROBE ]] || kw_fail "no netprobe at $NETPROBE"
+        [[ -x $NETPROBE ]] || kw_fail "no netprobe at $NETPROBE (build first)"
 }
 
 kw_srv() { ip netns exec "$NS_SRV" "$@"; }
@@ -163,6 +162,7 @@ kw_wait_until() {
 # kw_daemon_start ARGS...: start knockwatch in the server namespace, logging to a file,
 # and wait until it says it is ready.
 kw_daemon_start() {
+        [[ -x $KNOCKWATCH ]] || kw_fail "no knockwatch binary at $KNOCKWATCH (build first)"
         KW_DAEMON_LOG=$KW_TMP/daemon.$((${#KW_PIDS[@]})).log
         kw_srv "$KNOCKWATCH" --log-target=console --log-level=debug "$@" >"$KW_DAEMON_LOG" 2>&1 &
         KW_DAEMON_PID=$!

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * source-internal.h — what the source kinds (source-kmsg.c, source-journal.c,
+ * source-file.c, source-stdin.c) share with the generic part in source.c.
+ * Not for use outside the sources.
+ */
+#pragma once
+
+#include "source.h"
+
+typedef struct SourceVTable {
+        const char *name;
+        /* Open and check; set s->description. On failure, set *ret_error (malloc'ed,
+         * one line naming the file and what is needed) if it can say more than errno. */
+        int (*open)(Source *s, const char *path, char **ret_error);
+        /* Add the kind's event sources to s->event. */
+        int (*attach)(Source *s);
+        /* Persist the resume position now (NULL: the kind has none). */
+        int (*save_position)(Source *s);
+        /* Free the kind's data (s->data). */
+        void (*done)(Source *s);
+} SourceVTable;
+
+struct Source {
+        SourceKind kind;
+        const SourceVTable *vtable;
+        char *state_dir;          /* copies of the SourceOptions strings, or NULL */
+        char *journal_dir;
+        usec_t max_age;
+        char *description;        /* malloc'ed by open() */
+
+        sd_event *event;          /* set by source_attach() (a reference is held) */
+        SourceHandlers handlers;
+        void *userdata;
+        SourceStats stats;
+
+        void *data;               /* the kind's own state */
+};
+
+/* Hand one line to the daemon (counts it). Returns the handler's value. */
+int source_deliver(Source *s, const char *text, size_t len, LoglineForm form, usec_t time,
+                   usec_t read_time);
+/* A drain ended. */
+void source_end_batch(Source *s);
+/* Tell the daemon something (see SourceHandlers.notice). */
+void source_notice(Source *s, int error, bool fatal, const char *format, ...) _printf_(4, 5);
+
+extern const SourceVTable source_kmsg_vtable;
+extern const SourceVTable source_journal_vtable;
+extern const SourceVTable source_file_vtable;
+extern const SourceVTable source_stdin_vtable;
