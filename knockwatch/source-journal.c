@@ -1,19 +1,503 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * source-journal.c — placeholder until the journal source lands.
+ * source-journal.c — kernel LOG lines read from the systemd journal (sd-journal).
+ *
+ * Provenance: only entries with _TRANSPORT=kernel and SYSLOG_FACILITY=0 of the current
+ * boot are looked at. journald sets _TRANSPORT itself, and the kernel files whatever
+ * userspace writes to /dev/kmsg under a non-zero facility, so no local client can make
+ * an entry carrying both (TECH-NOTES 2). Of those, only a MESSAGE that starts with the
+ * LOG prefix is handed on, cut to LOGLINE_LINE_MAX + 1 bytes.
+ *
+ * Time: the entry's CLOCK_MONOTONIC stamp, taken by journald when it read the record
+ * from /dev/kmsg (a few ms after the packet, although readers only see the entry about
+ * 0.4 s later). Entries older than max_age are read but not delivered, so a restart
+ * cannot replay an old knock sequence.
+ *
+ * Position: the cursor of the last entry read goes to STATE_DIR/journal.cursor, at
+ * most once a second (a one-shot timer writes the last one of a burst), and whenever
+ * the position is saved explicitly or the source is freed. On open, a usable cursor
+ * resumes after that entry; otherwise reading starts at the tail.
+ *
+ * Work per event-loop turn is bounded (JOURNAL_TURN_MAX entries); a larger backlog is
+ * continued from a one-shot defer source, so other events are never starved.
  */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <systemd/sd-id128.h>
+#include <systemd/sd-journal.h>
+
 #include "source-internal.h"
+#include "state.h"
+
+#define JOURNAL_CURSOR_FILE "journal.cursor"
+/* Entries read per event-loop turn before the rest of a backlog is left for the next one. */
+#define JOURNAL_TURN_MAX 10000U
+/* LOG messages are under 1 KiB; do not decompress more than this of any field. */
+#define JOURNAL_DATA_THRESHOLD 4096U
+#define JOURNAL_CURSOR_SAVE_INTERVAL USEC_PER_SEC
+
+typedef struct JournalSource {
+        sd_journal *journal;
+        sd_id128_t boot_id;
+        /* Positioned on an entry that is not handled yet (the saved cursor's entry was
+         * vacuumed, and seeking landed on the one after it). */
+        bool on_unhandled;
+
+        sd_event_source *io;
+        sd_event_source *more;          /* defer: continue a drain cut at JOURNAL_TURN_MAX */
+        sd_event_source *timeout;       /* only where sd_journal_get_timeout() asks for one */
+        sd_event_source *save_timer;    /* one-shot: write the last cursor of a burst */
+
+        char *cursor;                   /* of the last entry read, NULL before the first */
+        bool cursor_dirty;              /* not yet written */
+        usec_t cursor_saved_at;         /* last write attempt, 0 if none */
+        bool save_failing;              /* the last write failed (notice once per failure run) */
+} JournalSource;
+
+static int set_error(char **ret_error, int error, const char *format, ...) _printf_(3, 4);
+static int set_error(char **ret_error, int error, const char *format, ...) {
+        va_list ap;
+
+        if (ret_error) {
+                va_start(ap, format);
+                if (vasprintf(ret_error, format, ap) < 0)
+                        *ret_error = NULL;
+                va_end(ap);
+        }
+        return error;
+}
+
+static int add_matches(JournalSource *d) {
+        char boot_match[STRLEN("_BOOT_ID=") + SD_ID128_STRING_MAX];
+        int r;
+
+        /* Different fields are ANDed. The boot id keeps whole earlier boots out of the scan;
+         * every entry's boot is checked again when it is read. */
+        r = sd_journal_add_match(d->journal, "_TRANSPORT=kernel", 0);
+        if (r < 0)
+                return r;
+        r = sd_journal_add_match(d->journal, "SYSLOG_FACILITY=0", 0);
+        if (r < 0)
+                return r;
+        memcpy(boot_match, "_BOOT_ID=", STRLEN("_BOOT_ID="));
+        (void) sd_id128_to_string(d->boot_id, boot_match + STRLEN("_BOOT_ID="));
+        return sd_journal_add_match(d->journal, boot_match, 0);
+}
+
+/*
+ * sd_journal_open() succeeds even when none of the system journal's files can be read
+ * (the caller is not root and not in group systemd-journal or adm); it then simply shows
+ * nothing, forever. Tell that apart from "journald has not written anything yet".
+ * Returns 1 if files are open, 0 if there are none yet, -EACCES (with *ret_error) if
+ * they exist but cannot be read.
+ */
+static int check_system_journal_readable(JournalSource *d, char **ret_error) {
+        static const char *const roots[] = { "/run/log/journal", "/var/log/journal" };
+        sd_id128_t machine_id;
+        int r;
+
+        if (sd_journal_has_runtime_files(d->journal) > 0 ||
+            sd_journal_has_persistent_files(d->journal) > 0)
+                return 1;
+
+        r = sd_id128_get_machine(&machine_id);
+        if (r < 0)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(roots); i++) {
+                char path[128];
+
+                (void) snprintf(path, sizeof(path), "%s/%s/system.journal", roots[i],
+                                SD_ID128_TO_STRING(machine_id));
+                if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) >= 0 || errno == ENOENT)
+                        continue;
+                if (errno != EACCES && errno != EPERM)
+                        continue;
+                return set_error(ret_error, -EACCES,
+                                 "cannot read the system journal (%s: %s): run as root or "
+                                 "in group systemd-journal (or adm)", path, strerror(errno));
+        }
+        return 0;
+}
+
+/* Read and check the saved cursor: one line of printable ASCII. */
+static int read_cursor(Source *s, char *buf, size_t size) {
+        int r;
+
+        r = state_read(s->state_dir, JOURNAL_CURSOR_FILE, buf, size);
+        if (r < 0)
+                return r;
+        while (r > 0 && (buf[r - 1] == '\n' || buf[r - 1] == ' '))
+                buf[--r] = '\0';
+        if (r == 0)
+                return -EINVAL;
+        for (int i = 0; i < r; i++)
+                if (buf[i] <= ' ' || buf[i] > '~')
+                        return -EINVAL;
+        return 0;
+}
+
+static int seek_cursor(JournalSource *d, const char *cursor) {
+        int r;
+
+        r = sd_journal_seek_cursor(d->journal, cursor);
+        if (r < 0)
+                return r;
+        r = sd_journal_next(d->journal);
+        if (r <= 0)
+                return r; /* 0: nothing at or after the cursor yet; what comes is new */
+        r = sd_journal_test_cursor(d->journal, cursor);
+        if (r < 0)
+                return r;
+        /* > 0: on the saved entry, already handled. 0: it was vacuumed and this is the
+         * first entry after it, which has not been handled. */
+        d->on_unhandled = r == 0;
+        return 0;
+}
+
+static int seek_tail(JournalSource *d) {
+        int r;
+
+        r = sd_journal_seek_tail(d->journal);
+        if (r < 0)
+                return r;
+        /* On v252, next() right after seek_tail() returns the last existing entry (and
+         * after new ones arrive, only the newest of them): step onto the last entry, so
+         * that next() moves past it. */
+        r = sd_journal_previous(d->journal);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        /* Nothing matches yet: everything that arrives is new, read it from the start. */
+        return sd_journal_seek_head(d->journal);
+}
+
+/* Position the journal; returns the description's "(…)" part in *ret_how. */
+static int seek_start(Source *s, char **ret_how) {
+        JournalSource *d = s->data;
+        char cursor[STATE_FILE_MAX];
+        int r;
+
+        if (s->state_dir) {
+                r = read_cursor(s, cursor, sizeof(cursor));
+                if (r >= 0)
+                        r = seek_cursor(d, cursor);
+                if (r >= 0)
+                        return (*ret_how = strdup("resumed from cursor")) ? 0 : -ENOMEM;
+                if (r != -ENOENT) {
+                        d->on_unhandled = false;
+                        if (asprintf(ret_how, "from the tail: saved cursor unusable: %s",
+                                     strerror(-r)) < 0)
+                                return -ENOMEM;
+                        r = seek_tail(d);
+                        return r < 0 ? r : 0;
+                }
+        }
+        r = seek_tail(d);
+        if (r < 0)
+                return r;
+        return (*ret_how = strdup("from the tail")) ? 0 : -ENOMEM;
+}
 
 static int journal_open(Source *s, const char *path, char **ret_error) {
-        return -EOPNOTSUPP;
+        _cleanup_free_ char *how = NULL;
+        const char *what = s->journal_dir ?: "the system journal";
+        JournalSource *d;
+        int r, files;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        s->data = d;
+
+        r = sd_id128_get_boot(&d->boot_id);
+        if (r < 0)
+                return set_error(ret_error, r, "cannot read the boot id: %s", strerror(-r));
+
+        if (s->journal_dir)
+                r = sd_journal_open_directory(&d->journal, s->journal_dir, 0);
+        else
+                r = sd_journal_open(&d->journal, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        if (r < 0)
+                return set_error(ret_error, r, "cannot open %s: %s", what, strerror(-r));
+
+        /* Straight after opening, so that no change between here and the first read is
+         * missed. */
+        r = sd_journal_get_fd(d->journal);
+        if (r == -EMFILE)
+                return set_error(ret_error, r,
+                                 "cannot watch %s for changes: no inotify instance or file "
+                                 "descriptor left (fs.inotify.max_user_instances, ulimit -n)", what);
+        if (r < 0)
+                return set_error(ret_error, r, "cannot watch %s for changes: %s", what, strerror(-r));
+
+        r = add_matches(d);
+        if (r < 0)
+                return set_error(ret_error, r, "cannot filter %s: %s", what, strerror(-r));
+        r = sd_journal_set_data_threshold(d->journal, JOURNAL_DATA_THRESHOLD);
+        if (r < 0)
+                return r;
+
+        if (s->journal_dir)
+                files = 1;
+        else {
+                files = check_system_journal_readable(d, ret_error);
+                if (files < 0)
+                        return files;
+        }
+
+        r = seek_start(s, &how);
+        if (r < 0)
+                return set_error(ret_error, r, "cannot seek in %s: %s", what, strerror(-r));
+
+        if (asprintf(&s->description, "journal%s%s (%s%s)",
+                     s->journal_dir ? " " : "", s->journal_dir ?: "", how,
+                     files ? "" : "; no system journal files yet") < 0) {
+                s->description = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Write the cursor of the last entry read, if it changed. Quiet: no notice (when freeing,
+ * the daemon's handlers may be gone). */
+static int write_cursor(Source *s) {
+        JournalSource *d = s->data;
+        char buf[STATE_FILE_MAX];
+        size_t len;
+        int r;
+
+        if (!s->state_dir || !d->cursor_dirty)
+                return 0;
+        len = strlen(d->cursor);
+        if (len + 1 >= sizeof(buf))
+                return -E2BIG;
+        memcpy(buf, d->cursor, len);
+        buf[len++] = '\n';
+
+        d->cursor_saved_at = now_usec(CLOCK_MONOTONIC);
+        if (d->save_timer)
+                (void) sd_event_source_set_enabled(d->save_timer, SD_EVENT_OFF);
+        r = state_write(s->state_dir, JOURNAL_CURSOR_FILE, buf, len);
+        if (r < 0)
+                return r;
+        d->cursor_dirty = false;
+        return 0;
+}
+
+static int save_cursor(Source *s) {
+        JournalSource *d = s->data;
+        int r;
+
+        r = write_cursor(s);
+        if (r < 0 && !d->save_failing)
+                source_notice(s, r, false, "cannot save the journal position to %s/%s: %s",
+                              s->state_dir, JOURNAL_CURSOR_FILE, strerror(-r));
+        d->save_failing = r < 0;
+        return r;
+}
+
+static int on_save_timer(sd_event_source *es, uint64_t usec, void *userdata) {
+        (void) save_cursor(userdata);
+        return 0;
+}
+
+/* Write now if the last write is a second old; otherwise make sure the one-shot timer
+ * writes the newest cursor when that second is over. */
+static void schedule_save(Source *s) {
+        JournalSource *d = s->data;
+        usec_t due = d->cursor_saved_at + JOURNAL_CURSOR_SAVE_INTERVAL;
+        int enabled = SD_EVENT_OFF, r;
+
+        if (d->cursor_saved_at == 0 || now_usec(CLOCK_MONOTONIC) >= due) {
+                (void) save_cursor(s);
+                return;
+        }
+        if (d->save_timer) {
+                if (sd_event_source_get_enabled(d->save_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                        return;
+                r = sd_event_source_set_time(d->save_timer, due);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(d->save_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time(s->event, &d->save_timer, CLOCK_MONOTONIC, due, 0,
+                                      on_save_timer, s);
+        if (r < 0)
+                (void) save_cursor(s); /* no timer: write now rather than lose it */
+}
+
+static void remember_position(Source *s) {
+        JournalSource *d = s->data;
+        char *cursor;
+
+        if (!s->state_dir || sd_journal_get_cursor(d->journal, &cursor) < 0)
+                return;
+        free(d->cursor);
+        d->cursor = cursor;
+        d->cursor_dirty = true;
+        schedule_save(s);
+}
+
+/* The entry the journal is on. Returns 1 if a line was delivered, 0 if not. */
+static int handle_entry(Source *s, usec_t now) {
+        JournalSource *d = s->data;
+        const void *data;
+        const char *text;
+        sd_id128_t boot_id;
+        usec_t time;
+        size_t len;
+        int r;
+
+        r = sd_journal_get_monotonic_usec(d->journal, &time, &boot_id);
+        if (r < 0 || !sd_id128_equal(boot_id, d->boot_id) || time > now)
+                return 0;
+        if (s->max_age > 0 && now - time > s->max_age)
+                return 0;
+
+        /* Only MESSAGE; it comes as "MESSAGE=…", not NUL-terminated. A broken entry is
+         * skipped, not fatal. */
+        r = sd_journal_get_data(d->journal, "MESSAGE", &data, &len);
+        if (r < 0 || len < STRLEN("MESSAGE=") || memcmp(data, "MESSAGE=", STRLEN("MESSAGE=")) != 0)
+                return 0;
+        text = (const char *) data + STRLEN("MESSAGE=");
+        len -= STRLEN("MESSAGE=");
+        if (len < STRLEN(LOGLINE_PREFIX) || memcmp(text, LOGLINE_PREFIX, STRLEN(LOGLINE_PREFIX)) != 0)
+                return 0;
+
+        (void) source_deliver(s, text, MIN(len, (size_t) LOGLINE_LINE_MAX + 1), LOGLINE_FORM_KERNEL,
+                              time, now_usec(CLOCK_MONOTONIC));
+        return 1;
+}
+
+/* Read what is new, at most JOURNAL_TURN_MAX entries; the rest is left to the defer
+ * source, so one huge backlog costs many short turns rather than one long one. */
+static void drain(Source *s) {
+        JournalSource *d = s->data;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        unsigned n, delivered = 0;
+        int r;
+
+        for (n = 0; n < JOURNAL_TURN_MAX; n++) {
+                if (d->on_unhandled)
+                        d->on_unhandled = false;
+                else {
+                        r = sd_journal_next(d->journal);
+                        if (r < 0) {
+                                source_notice(s, r, false, "reading the journal failed: %s", strerror(-r));
+                                break;
+                        }
+                        if (r == 0)
+                                break;
+                }
+                if (handle_entry(s, now) > 0)
+                        delivered++;
+        }
+
+        if (n == JOURNAL_TURN_MAX)
+                (void) sd_event_source_set_enabled(d->more, SD_EVENT_ONESHOT);
+        if (n > 0)
+                remember_position(s); /* next() returning 0 leaves the journal on the last entry */
+        if (delivered > 0)
+                source_end_batch(s);
+}
+
+static int on_journal_timeout(sd_event_source *es, uint64_t usec, void *userdata);
+
+/* Only journals on network file systems ask for a timer (no inotify there). */
+static int rearm_timeout(Source *s) {
+        JournalSource *d = s->data;
+        uint64_t t;
+        int r;
+
+        r = sd_journal_get_timeout(d->journal, &t);
+        if (r < 0)
+                return r;
+        if (t == UINT64_MAX)
+                return d->timeout ? sd_event_source_set_enabled(d->timeout, SD_EVENT_OFF) : 0;
+        if (!d->timeout)
+                return sd_event_add_time(s->event, &d->timeout, CLOCK_MONOTONIC, t, 0,
+                                         on_journal_timeout, s);
+        r = sd_event_source_set_time(d->timeout, t);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(d->timeout, SD_EVENT_ONESHOT);
+}
+
+static void process_and_drain(Source *s) {
+        JournalSource *d = s->data;
+        int r;
+
+        /* SD_JOURNAL_APPEND and SD_JOURNAL_INVALIDATE (files added, rotated, vacuumed,
+         * journald restarted) alike: the position is kept across files, so reading on with
+         * next() is right for both; entries that show up before the position were read. */
+        r = sd_journal_process(d->journal);
+        if (r < 0)
+                source_notice(s, r, false, "processing journal changes failed: %s", strerror(-r));
+        drain(s);
+        r = rearm_timeout(s);
+        if (r < 0)
+                source_notice(s, r, false, "cannot arm the journal timer: %s", strerror(-r));
+}
+
+static int on_journal_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        process_and_drain(userdata);
+        return 0;
+}
+
+static int on_journal_timeout(sd_event_source *es, uint64_t usec, void *userdata) {
+        process_and_drain(userdata);
+        return 0;
+}
+
+static int on_more(sd_event_source *es, void *userdata) {
+        drain(userdata);
+        return 0;
 }
 
 static int journal_attach(Source *s) {
-        return -EOPNOTSUPP;
+        JournalSource *d = s->data;
+        int fd, events, r;
+
+        fd = sd_journal_get_fd(d->journal);
+        if (fd < 0)
+                return fd;
+        events = sd_journal_get_events(d->journal);
+        if (events < 0)
+                return events;
+        r = sd_event_add_io(s->event, &d->io, fd, (uint32_t) events, on_journal_io, s);
+        if (r < 0)
+                return r;
+        /* Defer sources start as one-shot and enabled: the first turn reads what arrived
+         * after the start position (a backlog since the saved cursor, or a race with open). */
+        r = sd_event_add_defer(s->event, &d->more, on_more, s);
+        if (r < 0)
+                return r;
+        return rearm_timeout(s);
+}
+
+static int journal_save_position(Source *s) {
+        return save_cursor(s);
+}
+
+static void journal_done(Source *s) {
+        JournalSource *d = s->data;
+
+        if (!d)
+                return;
+        if (d->journal)
+                (void) write_cursor(s);
+        sd_event_source_disable_unref(d->io);
+        sd_event_source_disable_unref(d->more);
+        sd_event_source_disable_unref(d->timeout);
+        sd_event_source_disable_unref(d->save_timer);
+        sd_journal_close(d->journal);
+        free(d->cursor);
+        free(d);
+        s->data = NULL;
 }
 
 const SourceVTable source_journal_vtable = {
         .name = "journal",
         .open = journal_open,
         .attach = journal_attach,
+        .save_position = journal_save_position,
+        .done = journal_done,
 };
