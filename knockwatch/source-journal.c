@@ -3,7 +3,7 @@
  * source-journal.c — kernel LOG lines read from the systemd journal (sd-journal).
  *
  * Provenance: only entries with _TRANSPORT=kernel and SYSLOG_FACILITY=0 of the current
- * boot are looked at. journald sets _TRANSPORT itself, and the kernel files whatever
+ * boot are delivered. journald sets _TRANSPORT itself, and the kernel files whatever
  * userspace writes to /dev/kmsg under a non-zero facility, so no local client can make
  * an entry carrying both (TECH-NOTES 2). Of those, only a MESSAGE that starts with the
  * LOG prefix is handed on, cut to LOGLINE_LINE_MAX + 1 bytes.
@@ -68,20 +68,15 @@ static int set_error(char **ret_error, int error, const char *format, ...) {
 }
 
 static int add_matches(JournalSource *d) {
-        char boot_match[STRLEN("_BOOT_ID=") + SD_ID128_STRING_MAX];
         int r;
 
-        /* Different fields are ANDed. The boot id keeps whole earlier boots out of the scan;
-         * every entry's boot is checked again when it is read. */
+        /* Different fields are ANDed. Each entry's boot is checked when it is read, not
+         * matched here: a third term costs about a fifth of the read rate, and only a
+         * cursor from an earlier boot has entries of another boot after it. */
         r = sd_journal_add_match(d->journal, "_TRANSPORT=kernel", 0);
         if (r < 0)
                 return r;
-        r = sd_journal_add_match(d->journal, "SYSLOG_FACILITY=0", 0);
-        if (r < 0)
-                return r;
-        memcpy(boot_match, "_BOOT_ID=", STRLEN("_BOOT_ID="));
-        (void) sd_id128_to_string(d->boot_id, boot_match + STRLEN("_BOOT_ID="));
-        return sd_journal_add_match(d->journal, boot_match, 0);
+        return sd_journal_add_match(d->journal, "SYSLOG_FACILITY=0", 0);
 }
 
 /*
