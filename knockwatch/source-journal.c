@@ -331,8 +331,9 @@ static void remember_position(Source *s) {
         schedule_save(s);
 }
 
-/* The entry the journal is on. Returns 1 if a line was delivered, 0 if not. */
-static int handle_entry(Source *s, usec_t now) {
+/* The entry the journal is on. *now is the turn's clock, refreshed when an entry written
+ * during the turn is newer. Returns 1 if a line was delivered, 0 if not. */
+static int handle_entry(Source *s, usec_t *now) {
         JournalSource *d = s->data;
         const void *data;
         const char *text;
@@ -342,9 +343,13 @@ static int handle_entry(Source *s, usec_t now) {
         int r;
 
         r = sd_journal_get_monotonic_usec(d->journal, &time, &boot_id);
-        if (r < 0 || !sd_id128_equal(boot_id, d->boot_id) || time > now)
+        if (r < 0 || !sd_id128_equal(boot_id, d->boot_id))
                 return 0;
-        if (s->max_age > 0 && now - time > s->max_age)
+        if (time > *now)
+                *now = now_usec(CLOCK_MONOTONIC);
+        if (time > *now) /* not a stamp journald took in this boot */
+                return 0;
+        if (s->max_age > 0 && *now - time > s->max_age)
                 return 0;
 
         /* Only MESSAGE; it comes as "MESSAGE=…", not NUL-terminated. A broken entry is
@@ -382,7 +387,7 @@ static void drain(Source *s) {
                         if (r == 0)
                                 break;
                 }
-                if (handle_entry(s, now) > 0)
+                if (handle_entry(s, &now) > 0)
                         delivered++;
         }
 

@@ -30,7 +30,7 @@ MARK="SRC=$CLI4 "       # our slot's knocks, and nobody else's
 
 # CLOCK_MONOTONIC in µs (the kernel's ktime_get(), as /proc/timer_list prints it).
 mono_us() {
-        awk '/^now at/ { printf "%d\n", $3 / 1000; exit }' /proc/timer_list
+        awk '/^now at/ { printf "%.0f\n", int($3 / 1000); exit }' /proc/timer_list
 }
 
 # dump_start NAME ARGS...: source-dump of the system journal, only our slot's lines.
