@@ -466,8 +466,14 @@ static int journal_attach(Source *s) {
         if (r < 0)
                 return r;
         /* Defer sources start as one-shot and enabled: the first turn reads what arrived
-         * after the start position (a backlog since the saved cursor, or a race with open). */
+         * after the start position (a backlog since the saved cursor, or a race with open).
+         * At idle priority: an enabled defer source stays pending, and sd-event dispatches
+         * the longest-pending source of a priority first, so at the same priority as the
+         * daemon's timers and sockets it would run turn after turn ahead of them. */
         r = sd_event_add_defer(s->event, &d->more, on_more, s);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_priority(d->more, SD_EVENT_PRIORITY_IDLE);
         if (r < 0)
                 return r;
         return rearm_timeout(s);

@@ -320,3 +320,11 @@ grep -q '^ready journal .* (resumed from cursor)$' "$DUMP_OUT" || kw_fail "unexp
 got=$(grep '^line ' "$DUMP_OUT" | grep -o 'DPT=10[0-9][0-9]' | tr '\n' ' ')
 [[ $got == "DPT=1001 DPT=1004 DPT=1010 " ]] || { cat "$DUMP_OUT" >&2; kw_fail "resume with max age: delivered $got"; }
 kw_pass "resumed from a cursor with max age 50 s: the entry 100 s old is passed over"
+
+# --- 8. no inotify instance left: a clear error, not a source that never wakes up -------
+# The limit is per user namespace (/proc/sys/user), so this touches nothing outside.
+err=$(unshare -Ur sh -c 'echo 0 >/proc/sys/user/max_inotify_instances && exec "$1" journal --journal-dir "$2"' \
+        sh "$SOURCE_DUMP" "$jdir" 2>&1) && kw_fail "source-dump started without an inotify instance: $err"
+[[ $err == *"cannot watch $jdir for changes: no inotify instance"*"fs.inotify.max_user_instances"* ]] ||
+        kw_fail "unhelpful error without inotify instances: $err"
+kw_pass "no inotify instance left: '$err'"
