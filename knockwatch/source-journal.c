@@ -19,7 +19,8 @@
  * resumes after that entry; otherwise reading starts at the tail.
  *
  * Work per event-loop turn is bounded (JOURNAL_TURN_MAX entries); a larger backlog is
- * continued from a one-shot defer source, so other events are never starved.
+ * continued from a one-shot defer source at idle priority, so other events are never
+ * starved. The batch callback runs after every turn that delivered a line.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -171,25 +172,20 @@ static int seek_start(Source *s, char **ret_how) {
         char cursor[STATE_FILE_MAX];
         int r;
 
-        if (s->state_dir) {
-                r = read_cursor(s, cursor, sizeof(cursor));
-                if (r >= 0)
-                        r = seek_cursor(d, cursor);
+        r = s->state_dir ? read_cursor(s, cursor, sizeof(cursor)) : -ENOENT;
+        if (r >= 0) {
+                r = seek_cursor(d, cursor);
                 if (r >= 0)
                         return (*ret_how = strdup("resumed from cursor")) ? 0 : -ENOMEM;
-                if (r != -ENOENT) {
-                        d->on_unhandled = false;
-                        if (asprintf(ret_how, "from the tail: saved cursor unusable: %s",
-                                     strerror(-r)) < 0)
-                                return -ENOMEM;
-                        r = seek_tail(d);
-                        return r < 0 ? r : 0;
-                }
         }
-        r = seek_tail(d);
-        if (r < 0)
-                return r;
-        return (*ret_how = strdup("from the tail")) ? 0 : -ENOMEM;
+        if (r == -ENOENT)
+                *ret_how = strdup("from the tail");
+        else if (asprintf(ret_how, "from the tail: saved cursor unusable: %s", strerror(-r)) < 0)
+                *ret_how = NULL;
+        if (!*ret_how)
+                return -ENOMEM;
+        d->on_unhandled = false;
+        return seek_tail(d);
 }
 
 static int journal_open(Source *s, const char *path, char **ret_error) {
