@@ -19,7 +19,10 @@ dir=${1:-build/bench-journal}
 count=${2:-1000000}
 remote=/lib/systemd/systemd-journal-remote
 [[ -x $remote ]] || { echo "prepare-journal: $remote missing (apt-get install systemd-journal-remote)" >&2; exit 1; }
-[[ $count =~ ^[0-9]+$ ]] && ((count > 0)) || { echo "prepare-journal: bad COUNT '$count'" >&2; exit 64; }
+if [[ ! $count =~ ^[0-9]+$ ]] || ((count == 0)); then
+        echo "prepare-journal: bad COUNT '$count'" >&2
+        exit 64
+fi
 
 mkdir -p "$dir"
 rm -f "$dir"/*.journal "$dir"/*.journal~
