@@ -4,9 +4,11 @@
 # test-source-journal.sh — the journal source against a real systemd-journald started by
 # hand in a private mount namespace, fed by real LOG lines from a knock between two
 # network namespaces (slot 25). Covers: timing by the entry's monotonic stamp, six
-# forgeries that must never be delivered, resume by cursor (and max age, and broken
-# cursor files), rotation/flush/vacuum, a journald restart, and a reader that lacks the
-# group to read the system journal. source-dump prints what the source delivers.
+# forgeries that must never be delivered, rotation/flush/vacuum, a journald restart,
+# resume by cursor (and max age, and broken cursor files), a reader that lacks the group
+# to read the system journal; then made-up entries written with systemd-journal-remote
+# (slot 26's address, no packets) for the cases journald cannot be made to produce, and
+# a reader left without inotify instances. source-dump prints what the source delivers.
 
 . "${KW_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/test/lib-journal.sh" "$@"
 
