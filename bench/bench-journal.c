@@ -55,6 +55,11 @@ static void print_machine(void) {
 }
 
 /* The same filter as the journal source. */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 static int add_matches(sd_journal *j) {
         int r;
 
@@ -245,7 +250,15 @@ int main(int argc, char *argv[]) {
         print_machine();
         print_load("before");
 
+        /* The first pass pulls the files into the page cache; the second is the baseline. */
         r = bare_loop(argv[1], &count, &bare_seconds, &bare_cpu, &first);
+        if (r >= 0) {
+                printf("journal: %s, %llu kernel entries of this boot\n", argv[1], (unsigned long long) count);
+                printf("bare sd-journal loop, first pass (page cache may be cold): %.0f entries/s (%.3f s)\n",
+                       count / bare_seconds, bare_seconds);
+                first = mfree(first);
+                r = bare_loop(argv[1], &count, &bare_seconds, &bare_cpu, &first);
+        }
         if (r == -ENODATA) {
                 fprintf(stderr, "bench-journal: %s holds no kernel entries of this boot: run bench/prepare-journal.sh again\n", argv[1]);
                 return 1;
@@ -254,7 +267,6 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "bench-journal: reading %s: %s\n", argv[1], strerror(-r));
                 return 1;
         }
-        printf("journal: %s, %llu kernel entries of this boot\n", argv[1], (unsigned long long) count);
         printf("bare sd-journal loop (next, boot check, MESSAGE): %.0f entries/s (%.3f s; %.0f per CPU second)\n",
                count / bare_seconds, bare_seconds, count / bare_cpu);
 
