@@ -17,8 +17,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
-#include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
 
 #include "nft.h"
 #include "tests.h"
@@ -333,6 +336,100 @@ TEST(get_sets) {
         ASSERT_ERROR(nft_get_sets(n, &other, &sets, &k), ENOENT);
         ASSERT_TRUE(sets == NULL);
         ASSERT_EQ(k, 12345);
+}
+
+/* Create (or delete) a set in table inet kwtest with raw user data, as only a program
+ * that does not use nft could: one batch with one message, sent and acknowledged here
+ * with libmnl directly so that this does not depend on nft.c. */
+static void raw_set(uint16_t type, const char *name, const void *udata, uint32_t udata_len) {
+        _cleanup_free_ char *buf = malloc(MNL_SOCKET_BUFFER_SIZE);
+        struct mnl_nlmsg_batch *b;
+        struct mnl_socket *nl;
+        struct nftnl_set *st;
+        struct nlmsghdr *nlh;
+        uint32_t seq = (uint32_t) time(NULL);
+        ssize_t l;
+
+        ASSERT_TRUE(buf);
+        ASSERT_TRUE(st = nftnl_set_alloc());
+        ASSERT_OK(nftnl_set_set_str(st, NFTNL_SET_TABLE, "kwtest"));
+        ASSERT_OK(nftnl_set_set_str(st, NFTNL_SET_NAME, name));
+        if (type == NFT_MSG_NEWSET) {
+                nftnl_set_set_u32(st, NFTNL_SET_KEY_TYPE, 7); /* nft's ipv4_addr */
+                nftnl_set_set_u32(st, NFTNL_SET_KEY_LEN, 4);
+                nftnl_set_set_u32(st, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT);
+                nftnl_set_set_u32(st, NFTNL_SET_ID, 1);
+                ASSERT_OK(nftnl_set_set_data(st, NFTNL_SET_USERDATA, udata, udata_len));
+        }
+
+        b = mnl_nlmsg_batch_start(buf, MNL_SOCKET_BUFFER_SIZE);
+        nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
+        mnl_nlmsg_batch_next(b);
+        nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), type, NFPROTO_INET,
+                                    NLM_F_ACK | (type == NFT_MSG_NEWSET ? NLM_F_CREATE : 0), seq++);
+        nftnl_set_nlmsg_build_payload(nlh, st);
+        nftnl_set_free(st);
+        mnl_nlmsg_batch_next(b);
+        nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
+        mnl_nlmsg_batch_next(b);
+
+        ASSERT_TRUE(nl = mnl_socket_open(NETLINK_NETFILTER));
+        ASSERT_TRUE(mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) == 0);
+        ASSERT_TRUE(mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b)) >= 0);
+        l = mnl_socket_recvfrom(nl, buf, MNL_SOCKET_BUFFER_SIZE);
+        ASSERT_TRUE(l > 0);
+        /* The one ACK: error 0. */
+        ASSERT_EQ(mnl_cb_run(buf, (size_t) l, 0, mnl_socket_get_portid(nl), NULL, NULL), MNL_CB_STOP);
+        mnl_nlmsg_batch_stop(b);
+        mnl_socket_close(nl);
+}
+
+/* Set user data in the kernel is opaque bytes; whatever is malformed in it is no comment. */
+TEST(comment_udata) {
+        static const struct {
+                const char *set;
+                uint8_t udata[16];
+                uint32_t len;
+                const char *comment; /* NULL: has_comment must be false */
+        } cases[] = {
+                /* type 7 is NFTNL_UDATA_SET_COMMENT, then a length byte */
+                { "ud_ok",    { 7, 4, 'a', 'b', 'c', 0 }, 6, "abc" },
+                { "ud_after", { 0, 4, 1, 0, 0, 0, 7, 3, 'h', 'i', 0 }, 11, "hi" },
+                { "ud_nonul", { 7, 5, 'h', 'e', 'l', 'l', 'o' }, 7, NULL },
+                { "ud_long",  { 7, 200, 'h', 'i', 0 }, 5, NULL },
+                { "ud_inner", { 7, 4, 'a', 0, 'b', 0 }, 6, NULL },
+                { "ud_twice", { 7, 3, 'h', 'i', 0, 7, 3, 'h', 'o', 0 }, 10, NULL },
+                { "ud_empty", { 7, 0 }, 2, NULL },
+                { "ud_cut",   { 0, 4, 1, 0, 0, 0, 7 }, 7, NULL },
+        };
+        _cleanup_(nft_freep) Nft *n = NULL;
+        _cleanup_free_ DoorSetInfo *sets = NULL;
+        const DoorSetInfo *info;
+        size_t k;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                raw_set(NFT_MSG_NEWSET, cases[i].set, cases[i].udata, cases[i].len);
+
+        ASSERT_OK(nft_open(&n));
+        ASSERT_OK(nft_get_sets(n, &table, &sets, &k));
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                ASSERT_TRUE(info = find_set(sets, k, cases[i].set));
+                ASSERT_EQ(info->key_len, 4);
+                if (cases[i].comment) {
+                        ASSERT_TRUE(info->has_comment);
+                        ASSERT_STREQ(info->comment, cases[i].comment);
+                } else {
+                        ASSERT_FALSE(info->has_comment);
+                        ASSERT_STREQ(info->comment, "");
+                }
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                raw_set(NFT_MSG_DELSET, cases[i].set, NULL, 0);
+        free(sets);
+        sets = NULL;
+        ASSERT_OK(nft_get_sets(n, &table, &sets, &k));
+        ASSERT_EQ(k, 12);
 }
 
 TEST(add_and_list) {
@@ -800,6 +897,7 @@ int main(int argc, char *argv[]) {
 
         RUN(table_parse);
         RUN(get_sets);
+        RUN(comment_udata);
         RUN(add_and_list);
         RUN(refresh_and_expiry);
         RUN(delete);
