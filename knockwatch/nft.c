@@ -385,6 +385,9 @@ static int nft_talk(Nft *n, struct nlmsghdr *nlh, nft_reply_fn cb, void *userdat
                 ssize_t l;
                 int len;
 
+                /* The bound holds even if datagrams keep coming. */
+                if (now_usec(CLOCK_MONOTONIC) >= deadline)
+                        return -ETIMEDOUT;
                 l = netlink_recv(fd, n->rbuf, n->rbuf_size, deadline);
                 if (l == -EAGAIN)
                         return -ETIMEDOUT;
@@ -1050,7 +1053,7 @@ static int round_read(Nft *n, Round *round) {
  */
 static int round_run(Nft *n, Round *round, size_t len) {
         int fd = mnl_socket_get_fd(n->nl);
-        usec_t deadline = 0;
+        usec_t deadline;
         ssize_t l;
 
         nft_drain(n);
@@ -1061,24 +1064,23 @@ static int round_run(Nft *n, Round *round, size_t len) {
         if ((size_t) l != len)
                 return -EIO;
 
+        deadline = now_usec(CLOCK_MONOTONIC) + NFT_REPLY_TIMEOUT_USEC;
         while (round->n_replies < round->n_msgs) {
                 struct pollfd p = { .fd = fd, .events = POLLIN };
                 usec_t now;
                 int r;
 
                 r = round_read(n, round);
-                if (r >= 0)
-                        continue;
-                if (r != -EAGAIN)
+                if (r < 0 && r != -EAGAIN)
                         return r;
-                if (round->batch_error < 0)
+                if (r == -EAGAIN && round->batch_error < 0)
                         break; /* EPERM, ENOMEM: no per-message replies follow */
 
                 now = now_usec(CLOCK_MONOTONIC);
-                if (deadline == 0)
-                        deadline = now + NFT_REPLY_TIMEOUT_USEC;
-                else if (now >= deadline)
+                if (now >= deadline)
                         return -ETIMEDOUT;
+                if (r >= 0)
+                        continue;
                 if (poll(&p, 1, (int) ((deadline - now + 999) / 1000)) < 0 && errno != EINTR)
                         return negative_errno();
         }
