@@ -436,19 +436,43 @@ if [[ $mode != c ]]; then
                 kw_pass "$mode: tcp with $tool, udp with $udp_tool: each step once, in order"
         done
 
-        # Without nc, bash and telnet there is no way to send a SYN: say so, send nothing.
-        bin=$KW_TMP/bin
-        mkdir -p "$bin"
-        for t in awk sed sleep timeout grep id tr getent ping; do
-                ln -sf "$(command -v "$t")" "$bin/$t"
-        done
-        chmod 755 "$KW_TMP" "$bin"
+        # run_knock_path DIR ARGS...: run_knock nobody with only DIR's tools on PATH.
+        run_knock_path() {
+                local dir=$1
+                shift
+                RC=0
+                kw_cli "${NOBODY[@]}" env PATH="$dir" "${KNOCK[@]}" "$@" \
+                        >"$KW_TMP/out" 2>"$KW_TMP/err" || RC=$?
+                OUT=$(<"$KW_TMP/out")
+                ERR=$(<"$KW_TMP/err")
+        }
+        # tool_dir NAME TOOL...: a directory of links to these tools only.
+        tool_dir() {
+                local dir=$KW_TMP/$1 t
+                shift
+                mkdir -p "$dir"
+                for t; do
+                        ln -sf "$(command -v "$t")" "$dir/$t"
+                done
+                chmod 755 "$KW_TMP" "$dir"
+                echo "$dir"
+        }
+
+        # Without timeout(1): nc runs in the background and is killed after half a second.
+        dir=$(tool_dir no-timeout awk sed sleep grep id tr getent ping nc)
         reset_counters
-        RC=0
-        kw_cli "${NOBODY[@]}" env PATH="$bin" "${KNOCK[@]}" "$SRV4" udp:4728 tcp:3721 \
-                >"$KW_TMP/out" 2>"$KW_TMP/err" || RC=$?
-        OUT=$(<"$KW_TMP/out")
-        ERR=$(<"$KW_TMP/err")
+        kmsg_mark
+        run_knock_path "$dir" "$SRV4" "${DOOR[@]}"
+        expect_ok "no timeout(1)"
+        expect_steps "no timeout(1)" "$CLI4" "${DOOR[*]}"
+        sleep 1.5
+        expect_counters "no timeout(1)" syn4=2 t3721_4=1 t6742_4=1 udp4=1 u4728_4=1 echo4=1 p123_4=1
+        kw_pass "$mode: without timeout(1), each step once, in order"
+
+        # Without nc, bash and telnet there is no way to send a SYN: say so, send nothing.
+        dir=$(tool_dir no-tcp awk sed sleep timeout grep id tr getent ping)
+        reset_counters
+        run_knock_path "$dir" "$SRV4" udp:4728 tcp:3721
         expect_one_error "no tcp tool" 1 nc bash telnet
         expect_counters "no tcp tool"
         kw_pass "$mode: no tool for tcp steps: one line naming the missing tools, nothing sent"
