@@ -25,12 +25,14 @@
  *   - copytruncate (the file became shorter than what was read): read it again from
  *     offset 0, dropping the partial line, with a notice.
  *   - a name missing at start: wait for it (watching the directory) and read it from
- *     its start; a missing directory is an error.
+ *     its start; a missing directory is an error, and a directory moved (or, as seen at
+ *     the next event about the name, removed) later stops the source with a fatal
+ *     notice, since files under the name would not be seen any more.
  */
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
-#include <limits.h>
+#include <stdarg.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
@@ -55,6 +57,8 @@ typedef struct FileSource {
 
         int inotify_fd;
         int dir_wd;
+        dev_t dir_dev;
+        ino_t dir_ino;
         sd_event_source *io;
         sd_event_source *work;  /* one-shot defer: continue reading next turn */
 
@@ -99,7 +103,7 @@ static int check_file(const char *path, const struct stat *st, char **ret_error)
         return -EBADFD;
 }
 
-static int check_dir(const char *path, const char *dir, char **ret_error) {
+static int check_dir(const char *path, const char *dir, struct stat *ret_stat, char **ret_error) {
         struct stat st;
         int r;
 
@@ -120,8 +124,10 @@ static int check_dir(const char *path, const char *dir, char **ret_error) {
                 r = asprintf(ret_error, "refusing %s: its directory %s is owned by uid %u, who "
                              "could replace it (fix: chown root %s)",
                              path, dir, (unsigned) st.st_uid, dir);
-        else
+        else {
+                *ret_stat = st;
                 return 0;
+        }
         if (r < 0)
                 *ret_error = NULL;
         return S_ISDIR(st.st_mode) ? -EBADFD : -ENOTDIR;
@@ -215,9 +221,15 @@ static bool same_file(const FileHandle *h, const struct stat *st) {
         return h->fd >= 0 && h->dev == st->st_dev && h->ino == st->st_ino;
 }
 
-static void stop_fatal(Source *s, int error, const char *message) {
+_printf_(3, 4)
+static void stop_fatal(Source *s, int error, const char *format, ...) {
         FileSource *d = s->data;
+        char message[512];
+        va_list ap;
 
+        va_start(ap, format);
+        (void) vsnprintf(message, sizeof(message), format, ap);
+        va_end(ap);
         d->stopped = true;
         (void) sd_event_source_set_enabled(d->io, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(d->work, SD_EVENT_OFF);
@@ -235,6 +247,12 @@ static int deliver_line(const char *line, size_t len, void *userdata) {
         return 0;
 }
 
+static bool dir_unchanged(FileSource *d) {
+        struct stat st;
+
+        return stat(d->dir, &st) >= 0 && st.st_dev == d->dir_dev && st.st_ino == d->dir_ino;
+}
+
 /* The name may point to another file now: take it as cur (none yet) or as next. */
 static int check_name(Source *s) {
         FileSource *d = s->data;
@@ -245,10 +263,19 @@ static int check_name(Source *s) {
 
         d->check_name = false;
         r = open_checked(d, &h, &st, &error);
-        if (r == -ENOENT)
+        if (r == -ENOENT) {
+                /* The directory itself may be gone: while we hold a file in it, the
+                 * kernel does not tell its watch (IN_DELETE_SELF waits for the last
+                 * reference). Files under the name would then never be seen again. */
+                if (!dir_unchanged(d)) {
+                        stop_fatal(s, -ENOTDIR, "the directory %s of %s was removed or moved",
+                                   d->dir, d->path);
+                        return -ENOTDIR;
+                }
                 return 0; /* between rotation steps; keep reading what we have */
+        }
         if (r < 0) {
-                stop_fatal(s, r, error ? error : strerror(-r));
+                stop_fatal(s, r, "%s", error ? error : strerror(-r));
                 return r;
         }
         if (same_file(&d->cur, &st) || same_file(&d->next, &st)) {
@@ -269,7 +296,7 @@ static int check_name(Source *s) {
         r = watch_handle(d, &h);
         if (r < 0) {
                 (void) safe_close(h.fd);
-                stop_fatal(s, r, "cannot watch the new file with inotify");
+                stop_fatal(s, r, "cannot watch the new %s with inotify: %s", d->path, strerror(-r));
                 return r;
         }
         if (d->cur.fd < 0)
@@ -288,12 +315,12 @@ static int read_cur(Source *s, unsigned *budget, bool *ret_read) {
 
         if (fstat(d->cur.fd, &st) < 0) {
                 r = -errno;
-                stop_fatal(s, r, "cannot stat the followed file");
+                stop_fatal(s, r, "cannot stat %s: %s", d->path, strerror(-r));
                 return r;
         }
         r = check_file(d->path, &st, &error);
         if (r < 0) {
-                stop_fatal(s, r, error ? error : strerror(-r));
+                stop_fatal(s, r, "%s", error ? error : strerror(-r));
                 return r;
         }
         if ((uint64_t) st.st_size < d->cur.offset) {
@@ -310,7 +337,7 @@ static int read_cur(Source *s, unsigned *budget, bool *ret_read) {
                         continue;
                 if (n < 0) {
                         r = -errno;
-                        stop_fatal(s, r, "reading the followed file failed");
+                        stop_fatal(s, r, "reading %s failed: %s", d->path, strerror(-r));
                         return r;
                 }
                 if (n == 0)
@@ -414,15 +441,11 @@ static int on_inotify(sd_event_source *es, int fd, uint32_t revents, void *userd
 
         r = drain_inotify(s);
         if (r == -ENOTDIR) {
-                char message[PATH_MAX + 64];
-
-                (void) snprintf(message, sizeof(message), "the directory %s was removed or moved",
-                                d->dir);
-                stop_fatal(s, r, message);
+                stop_fatal(s, r, "the directory %s of %s was removed or moved", d->dir, d->path);
                 return 0;
         }
         if (r < 0) {
-                stop_fatal(s, r, "reading inotify events failed");
+                stop_fatal(s, r, "reading inotify events for %s failed: %s", d->path, strerror(-r));
                 return 0;
         }
         process(s);
@@ -489,9 +512,11 @@ static int file_open(Source *s, const char *path, char **ret_error) {
         if (r < 0)
                 return r;
 
-        r = check_dir(path, d->dir, &error);
+        r = check_dir(path, d->dir, &st, &error);
         if (r < 0)
                 goto fail;
+        d->dir_dev = st.st_dev;
+        d->dir_ino = st.st_ino;
 
         /* Watch the directory before looking at the name, so no rotation slips between. */
         d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

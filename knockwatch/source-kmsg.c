@@ -348,6 +348,8 @@ static int on_kmsg(sd_event_source *es, int fd, uint32_t revents, void *userdata
                 ssize_t n = read(d->fd, d->buf, sizeof(d->buf));
 
                 if (n < 0) {
+                        int error = -errno;
+
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN) {
@@ -363,7 +365,7 @@ static int on_kmsg(sd_event_source *es, int fd, uint32_t revents, void *userdata
                         }
                         /* EINVAL (a record larger than the buffer) would repeat forever. */
                         source_end_batch(s);
-                        stop_with_error(s, -errno, "reading");
+                        stop_with_error(s, error, "reading");
                         return 0;
                 }
                 if (n == 0)

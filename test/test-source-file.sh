@@ -64,10 +64,11 @@ dump_stop() {
         ((rc == 0)) || kw_fail "source-dump exited with $rc: $(cat "$DUMP_ERR")"
 }
 
+dump_gone() { ! kill -0 "$DUMP_PID" 2>/dev/null; }
 # dump_exited STATUS: source-dump must end by itself (a fatal notice) with STATUS.
 dump_exited() {
         local rc=0
-        kw_wait_until 5 eval '! kill -0 "$DUMP_PID" 2>/dev/null' || kw_fail "source-dump did not exit"
+        kw_wait_until 5 dump_gone || kw_fail "source-dump did not exit"
         wait "$DUMP_PID" || rc=$?
         ((rc == $1)) || kw_fail "source-dump exited with $rc, expected $1: $(cat "$DUMP_ERR")"
 }
@@ -149,7 +150,8 @@ wait_port 6
 kw_rsyslog_hup
 knock 7
 wait_port 7
-in_file "$LOG.2" 6 && in_file "$LOG" 7 || kw_fail "knocks 6 and 7 not where the rotation puts them"
+in_file "$LOG.2" 6 || kw_fail "knock 6 should be in the renamed file (rsyslog not HUP'ed yet)"
+in_file "$LOG" 7 || kw_fail "knock 7 should be in the file rsyslog created after the HUP"
 kw_pass "rotation by rename: knocks before, during and after delivered"
 
 # --- copytruncate -------------------------------------------------------------------------
@@ -209,10 +211,21 @@ kw_pass "a missing file is waited for, then read from its start"
 
 # --- a large append (about 4 MiB at once) is read whole, a bounded amount per loop turn ---------
 awk -v l="$(stamp) $host kernel: [  685.536010] $(msg 14)" 'BEGIN { for (i = 0; i < 20000; i++) print l }' >>"$LATER"
-kw_wait_until 20 eval '(($(grep -c "^line .* DPT=$((P0 + 14)) " "$DUMP_OUT") == 20000))' ||
-        kw_fail "of 20000 appended lines $(grep -c "^line .* DPT=$((P0 + 14)) " "$DUMP_OUT") delivered"
+count_port() { grep -c "^line .* DPT=$((P0 + $1)) " "$DUMP_OUT" || true; }
+all_delivered() { (($(count_port 14) == 20000)); }
+kw_wait_until 20 all_delivered || kw_fail "of 20000 appended lines $(count_port 14) delivered"
 dump_stop
 kw_pass "a 4 MiB append delivered whole (20000 lines)"
+
+# --- the directory moved away stops the source (files under the name would not be seen) -------
+mkdir -m 0755 "$KW_TMP/gone"
+install -m 0640 /dev/null "$KW_TMP/gone/kern.log"
+dump_start gone "$KW_TMP/gone/kern.log"
+mv "$KW_TMP/gone" "$KW_TMP/gone.old"
+kw_wait_until 5 grep -q "^notice -[0-9]* 1 the directory $KW_TMP/gone of $KW_TMP/gone/kern.log was removed or moved" "$DUMP_OUT" ||
+        kw_fail "no fatal notice when the directory was moved: $(cat "$DUMP_OUT")"
+dump_exited 1
+kw_pass "moving the directory away stops the source with a fatal notice"
 
 # --- unsafe files and directories are refused at open ------------------------------------------
 refused() { # refused PATH REGEX: opening PATH fails with exit 1 and a message matching REGEX
