@@ -36,8 +36,9 @@ kw_rsyslog_start() {
         KW_RSYSLOG_SOCKET=${2:-$KW_TMP/log.sock}
         command -v rsyslogd >/dev/null || kw_fail "rsyslogd is not installed (package rsyslog)"
 
+        mkdir -p "$(dirname "$KW_RSYSLOG_LOCK")"
         exec {KW_RSYSLOG_LOCK_FD}>"$KW_RSYSLOG_LOCK"
-        flock -w 600 "$KW_RSYSLOG_LOCK_FD" || kw_fail "could not take $KW_RSYSLOG_LOCK in 600 s"
+        flock -w 240 "$KW_RSYSLOG_LOCK_FD" || kw_fail "could not take $KW_RSYSLOG_LOCK in 240 s"
         if other=$(kw_rsyslog_kmsg_reader); then
                 [[ ${CI:-} == true ]] &&
                         kw_fail "process $other ($(cat "/proc/$other/comm")) reads /proc/kmsg; stop it first"

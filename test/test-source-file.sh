@@ -81,8 +81,12 @@ ports() {
         done | tr '\n' ' ' | sed 's/ $//'
 }
 wait_port() {
-        kw_wait_until 5 grep -q "^line .* DPT=$((P0 + $1)) " "$DUMP_OUT" ||
-                kw_fail "no line for knock $1 (DPT=$((P0 + $1))) delivered; got: $(ports)"
+        local where
+        kw_wait_until 5 grep -q "^line .* DPT=$((P0 + $1)) " "$DUMP_OUT" && return 0
+        # Tell a line the source missed from one rsyslog never wrote (another reader of
+        # /proc/kmsg on the machine would take lines away).
+        where=$(grep -als "DPT=$((P0 + $1)) " "$LOGDIR"/* "$KW_TMP"/open/* 2>/dev/null | tr '\n' ' ')
+        kw_fail "no line for knock $1 (DPT=$((P0 + $1))) delivered; got: $(ports); the line is in: ${where:-no file}"
 }
 knock() { kw_syn "$SRV4" $((P0 + $1)) "$CLI4"; }
 # in_file FILE N: the file holds the kernel line of knock N.
