@@ -39,7 +39,8 @@ static Door ssh_door(void) {
         DoorSyntaxError error;
         Door d = {};
 
-        if (door_comment_parse("knockwatch ssh: tcp:3721 tcp:4728 tcp:6742 within 10s", &d.spec, &error) != 1)
+        if (door_comment_parse("knockwatch ssh: tcp:3721 tcp:4728 tcp:6742 within 10s",
+                               &d.spec, &error) != 1)
                 abort();
         return d;
 }

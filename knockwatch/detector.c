@@ -579,7 +579,8 @@ int detector_check_invariants(const Detector *d, char *msg, size_t size) {
                 /* No empty slot between the home slot and this one, else lookups stop short. */
                 for (uint32_t k = sl->hash & d->mask; k != j; k = (k + 1) & d->mask)
                         if (d->slots[k].entry == 0)
-                                return broken(msg, size, "slot %u: empty slot %u inside its probe run", j, k);
+                                return broken(msg, size, "slot %u: empty slot %u inside its probe run",
+                                              j, k);
         }
         if (used_slots != d->count)
                 return broken(msg, size, "%u slots used, %u entries in use", used_slots, d->count);

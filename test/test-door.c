@@ -433,7 +433,8 @@ TEST(build_set_errors) {
         sets[0].flags = 0;
         sets[1].timeout_ms = 0;
         build(sets, ELEMENTSOF(sets), &b);
-        has_problem(&b, "E ssh4| set \"ssh4\": has no \"flags timeout\"; add flags timeout so grants expire");
+        has_problem(&b, "E ssh4| set \"ssh4\": has no \"flags timeout\"; add flags timeout so grants "
+                    "expire");
         has_problem(&b, "E web4| set \"web4\": door \"web\" has no default timeout; add e.g. "
                     "\"timeout 60s\" to the set");
         has_problem(&b, "E mac| set \"mac\": its key is not an address (6 bytes); a door set needs "
@@ -564,6 +565,24 @@ TEST(build_deterministic_and_hostile) {
         built_done(&b2);
 }
 
+TEST(build_set_name_unterminated) {
+        DoorSetInfo sets[] = {
+                set_info("x", 4, "knockwatch long: tcp:3 tcp:1 tcp:2 within 1s"),
+        };
+        char want[1024];
+        Built b;
+
+        memset(sets[0].name, 'n', sizeof(sets[0].name));
+        build(sets, ELEMENTSOF(sets), &b);
+        ASSERT_EQ(b.errors, 1);
+        ASSERT_EQ(b.n, 0);
+        /* The name handed to the callback and quoted is cut to 255 characters. */
+        snprintf(want, sizeof(want), "E %.255s| set \"%.255s\": its name is longer than 255 characters",
+                 sets[0].name, sets[0].name);
+        has_problem(&b, want);
+        built_done(&b);
+}
+
 TEST(build_null_report) {
         DoorSetInfo sets[] = {
                 set_info("ssh6", 16, "knockwatch sshx"),
@@ -594,6 +613,7 @@ int main(void) {
         RUN(build_undeclared_and_conflicts);
         RUN(build_sequence_rules);
         RUN(build_deterministic_and_hostile);
+        RUN(build_set_name_unterminated);
         RUN(build_null_report);
         return 0;
 }
