@@ -46,20 +46,18 @@ static bool is_name_char(char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
-/* Quote up to QUOTE_MAX bytes of s[0..n) into buf, escaping what is not printable ASCII;
- * "..." marks a cut. */
-static const char *quote(const char *s, size_t n, char buf[static QUOTE_BUF]) {
-        size_t o = 0;
+/* Quote s[0..n) into buf (size bytes, at least QUOTE_BUF): at most max characters of it,
+ * anything but printable ASCII escaped (\" \\ \xNN), "..." after the quote if cut. */
+static const char *quote_into(const char *s, size_t n, size_t max, char *buf, size_t size) {
+        size_t o = 0, i;
 
         buf[o++] = '"';
-        for (size_t i = 0; i < MIN(n, (size_t) QUOTE_MAX); i++) {
+        for (i = 0; i < MIN(n, max); i++) {
                 unsigned char c = (unsigned char) s[i];
 
-                /* 4 bytes for the widest escape, then the closing quote, "..." and NUL */
-                if (o + 4 > QUOTE_BUF - 1 - STRLEN("...") - 1) {
-                        n = SIZE_MAX;
+                /* room for the widest escape, the closing quote, "..." and NUL */
+                if (o + 4 + 1 + STRLEN("...") + 1 > size)
                         break;
-                }
                 if (c == '"' || c == '\\') {
                         buf[o++] = '\\';
                         buf[o++] = (char) c;
@@ -69,12 +67,16 @@ static const char *quote(const char *s, size_t n, char buf[static QUOTE_BUF]) {
                         o += (size_t) snprintf(buf + o, 5, "\\x%02x", c);
         }
         buf[o++] = '"';
-        if (n > QUOTE_MAX) {
+        if (i < n) {
                 memcpy(buf + o, "...", 3);
                 o += 3;
         }
         buf[o] = 0;
         return buf;
+}
+
+static const char *quote(const char *s, size_t n, char buf[static QUOTE_BUF]) {
+        return quote_into(s, n, QUOTE_MAX, buf, QUOTE_BUF);
 }
 
 /* Length of the token at pos: up to the next space or the end. */
@@ -407,24 +409,6 @@ static void problem(Reporter *rep, DoorSeverity severity, const SetEntry *e, con
         rep->fn(severity, e ? e->name : NULL, message, rep->userdata);
 }
 
-/* A set name quoted whole (nft names are short identifiers, but what the kernel holds is
- * bounded only by DOOR_SET_NAME_MAX); not printable ASCII is escaped. */
-static void quote_set_name(const char *name, char *buf, size_t size) {
-        size_t o = 0;
-
-        buf[o++] = '"';
-        for (size_t i = 0; name[i] && o + 6 < size; i++) {
-                unsigned char c = (unsigned char) name[i];
-
-                if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-                        buf[o++] = (char) c;
-                else
-                        o += (size_t) snprintf(buf + o, 5, "\\x%02x", c);
-        }
-        buf[o++] = '"';
-        buf[o] = 0;
-}
-
 static bool steps_equal(const KnockStep *a, unsigned na, const KnockStep *b, unsigned nb) {
         if (na != nb)
                 return false;
@@ -668,7 +652,8 @@ int doors_build(const DoorSetInfo *sets, size_t n_sets, Door **ret_doors, size_t
                         continue;
                 *e = (SetEntry) { .info = &sets[i], .index = i };
                 memcpy(e->name, sets[i].name, sizeof(e->name) - 1);
-                quote_set_name(e->name, e->set, sizeof(e->set));
+                /* Set names are short identifiers in nft; quoted whole, escaped. */
+                quote_into(e->name, strlen(e->name), SIZE_MAX, e->set, sizeof(e->set));
                 check_set(&rep, e);
                 /* Keep what belongs to a door: a valid comment, or a broken one whose door
                  * name could be read (that door is then not built). */
