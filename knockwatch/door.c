@@ -460,6 +460,23 @@ static void check_set(Reporter *rep, SetEntry *e) {
                         "grants expire", e->set);
                 e->usable = false;
         }
+        /* One address added to an interval set becomes a range reaching to the end of the
+         * address space (192.0.2.9-255.255.255.255): one knock would open it to millions. */
+        if (info->flags & NFT_SET_INTERVAL) {
+                problem(rep, DOOR_ERROR, e, "set %s: has \"flags interval\", so a granted address "
+                        "would open a whole range; remove flags interval", e->set);
+                e->usable = false;
+        }
+        if (info->flags & (NFT_SET_MAP | NFT_SET_OBJECT)) {
+                problem(rep, DOOR_ERROR, e, "set %s: is a map; a door needs a plain set of "
+                        "addresses", e->set);
+                e->usable = false;
+        }
+        if (info->flags & NFT_SET_CONSTANT) {
+                problem(rep, DOOR_ERROR, e, "set %s: has \"flags constant\", so nothing can be "
+                        "added to it; remove flags constant", e->set);
+                e->usable = false;
+        }
         if (info->timeout_ms == 0) {
                 problem(rep, DOOR_ERROR, e, "set %s: door \"%s\" has no default timeout; add e.g. "
                         "\"timeout 60s\" to the set", e->set, e->spec.name);

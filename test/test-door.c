@@ -449,6 +449,32 @@ TEST(build_set_errors) {
         built_done(&b);
 }
 
+/* Sets a single address must never go into: an interval set turns it into a range up to
+ * the end of the address space, a map wants data with it, a constant set refuses it. */
+TEST(build_set_kinds_refused) {
+        DoorSetInfo sets[] = {
+                set_info("range4", 4, "knockwatch range: tcp:3721 tcp:6742 tcp:4728 within 10s"),
+                set_info("map4", 4, "knockwatch map: tcp:3721 tcp:6742 tcp:4728 within 10s"),
+                set_info("const4", 4, "knockwatch const: tcp:3721 tcp:6742 tcp:4728 within 10s"),
+                set_info("ok4", 4, "knockwatch ok: tcp:80 tcp:8 tcp:800 within 10s"),
+        };
+        Built b;
+
+        sets[0].flags |= NFT_SET_INTERVAL;
+        sets[1].flags |= NFT_SET_MAP;
+        sets[2].flags |= NFT_SET_CONSTANT;
+        build(sets, ELEMENTSOF(sets), &b);
+        has_problem(&b, "E range4| set \"range4\": has \"flags interval\", so a granted address would "
+                    "open a whole range; remove flags interval");
+        has_problem(&b, "E map4| set \"map4\": is a map; a door needs a plain set of addresses");
+        has_problem(&b, "E const4| set \"const4\": has \"flags constant\", so nothing can be added "
+                    "to it; remove flags constant");
+        ASSERT_EQ(b.errors, 3);
+        ASSERT_EQ(b.n, 1);
+        ASSERT_STREQ(b.doors[0].spec.name, "ok");
+        built_done(&b);
+}
+
 TEST(build_undeclared_and_conflicts) {
         DoorSetInfo sets[] = {
                 set_info("ssh6", 16, "knockwatch sshx"),
@@ -610,6 +636,7 @@ int main(void) {
         RUN(build_pair);
         RUN(build_sorted_v4_only_v6_only);
         RUN(build_set_errors);
+        RUN(build_set_kinds_refused);
         RUN(build_undeclared_and_conflicts);
         RUN(build_sequence_rules);
         RUN(build_deterministic_and_hostile);
