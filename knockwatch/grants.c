@@ -4,7 +4,10 @@
  * array positions (linear probing, backward-shift deletion, load factor <= 1/2).
  * Removal swaps the last grant into the hole and fixes its index slot.
  */
+#include <sys/random.h>
+
 #include "grants.h"
+#include "siphash.h"
 
 #define SLOT_EMPTY UINT32_MAX
 
@@ -13,20 +16,21 @@ struct Grants {
         size_t n, max;
         uint32_t *slots;     /* positions into items, or SLOT_EMPTY */
         size_t n_slots;      /* power of two, >= 2 * max */
+        uint8_t key[SIPHASH_KEY_SIZE];
 };
 
-/* FNV-1a over the door name and the address. Grants come only from completed
- * sequences and the admin, so the key space is not the attacker's to aim at. */
-static uint64_t grant_hash(const char *door, const KnockAddr *addr) {
-        uint64_t h = 1469598103934665603ULL;
+/* SipHash of (door, family, address) under the record's random key, as the detector
+ * does: a knocker who completes sequences from chosen addresses still cannot aim them
+ * at one probe run. */
+static uint64_t grant_hash(const Grants *g, const char *door, const KnockAddr *addr) {
+        uint8_t buf[DOOR_NAME_MAX + 1 + 1 + 16];
+        size_t n = strnlen(door, DOOR_NAME_MAX);
 
-        for (const char *p = door; *p; p++)
-                h = (h ^ (uint8_t) *p) * 1099511628211ULL;
-        h = (h ^ 0xff) * 1099511628211ULL;
-        h = (h ^ addr->family) * 1099511628211ULL;
-        for (size_t i = 0; i < knock_addr_len(addr); i++)
-                h = (h ^ addr->bytes[i]) * 1099511628211ULL;
-        return h ^ (h >> 29);
+        memcpy(buf, door, n);
+        buf[n++] = 0;
+        buf[n++] = addr->family;
+        memcpy(buf + n, addr->bytes, knock_addr_len(addr));
+        return siphash24(buf, n + knock_addr_len(addr), g->key);
 }
 
 static bool grant_matches(const Grant *g, const char *door, const KnockAddr *addr) {
@@ -51,6 +55,8 @@ int grants_new(size_t max, Grants **ret) {
         if (!g->items || !g->slots)
                 return -ENOMEM;
         memset(g->slots, 0xff, n_slots * sizeof(uint32_t));
+        if (getrandom(g->key, sizeof(g->key), 0) != (ssize_t) sizeof(g->key))
+                return errno > 0 ? -errno : -EIO;
         *ret = TAKE_PTR(g);
         return 0;
 }
@@ -66,7 +72,7 @@ Grants *grants_free(Grants *g) {
 
 /* The slot holding the grant, or the empty slot where it would go. */
 static size_t find_slot(const Grants *g, const char *door, const KnockAddr *addr) {
-        size_t mask = g->n_slots - 1, i = grant_hash(door, addr) & mask;
+        size_t mask = g->n_slots - 1, i = grant_hash(g, door, addr) & mask;
 
         while (g->slots[i] != SLOT_EMPTY && !grant_matches(&g->items[g->slots[i]], door, addr))
                 i = (i + 1) & mask;
@@ -114,7 +120,7 @@ static void slot_delete(Grants *g, size_t i) {
                 if (g->slots[j] == SLOT_EMPTY)
                         return;
                 item = &g->items[g->slots[j]];
-                home = grant_hash(item->door, &item->addr) & mask;
+                home = grant_hash(g, item->door, &item->addr) & mask;
                 /* Entry j may move to the hole i unless its home lies cyclically in (i, j]. */
                 if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
                         g->slots[i] = g->slots[j];

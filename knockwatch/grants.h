@@ -5,7 +5,8 @@
  * expires elements itself; this record exists because the kernel says nothing when
  * an element expires (the audit trail logs it from here) and forgets everything when
  * a ruleset reload flushes the table (the daemon puts live grants back from here).
- * Bounded: at most `max` grants, one allocation up front. No I/O.
+ * Bounded: at most `max` grants, one allocation up front. No I/O (the hash key comes
+ * from getrandom() when the record is made).
  */
 #pragma once
 
