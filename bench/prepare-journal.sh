@@ -25,7 +25,7 @@ if [[ ! $count =~ ^[0-9]+$ ]] || ((count == 0)); then
 fi
 
 mkdir -p "$dir"
-rm -f "$dir"/*.journal "$dir"/*.journal~
+rm -f "$dir"/*.journal "$dir"/*.journal~ "$dir/prepared"
 
 boot_id=$(tr -d '-' </proc/sys/kernel/random/boot_id)
 # CLOCK_BOOTTIME in µs; CLOCK_MONOTONIC is at most that. The entries end a minute before
@@ -59,4 +59,6 @@ BEGIN {
         }
 }' | "$remote" --split-mode=none -o "$dir/bench.journal" -
 
+# For bench-journal.sh: what this directory holds, so it is made again only when needed.
+echo "$boot_id $count" >"$dir/prepared"
 echo "prepare-journal: $count entries in $(du -sh "$dir" | cut -f1) at $dir (boot $boot_id)"

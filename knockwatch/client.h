@@ -4,7 +4,8 @@
  * without root. tcp:PORT is a non-blocking connect() abandoned at once (the SYN is
  * the knock); udp:PORT one datagram; ping:N one ICMP/ICMPv6 echo request with an
  * N-byte payload through an unprivileged ping socket (SOCK_DGRAM, IPPROTO_ICMP[V6]),
- * which needs the user's group in net.ipv4.ping_group_range.
+ * which needs the user's group in net.ipv4.ping_group_range (with CAP_NET_RAW, e.g.
+ * as root, a raw socket is used when the ping socket is refused).
  */
 #pragma once
 
@@ -12,18 +13,29 @@
 
 #define CLIENT_DELAY_DEFAULT (100 * USEC_PER_MSEC)
 
+/* Called after a step has been handed to the kernel (index counts from 0). */
+typedef void (*ClientStepSent)(const KnockStep *step, size_t index, void *userdata);
+
 typedef struct ClientOptions {
         int family;            /* AF_UNSPEC: as the host resolves (first usable address) */
         usec_t delay;          /* pause between two steps */
-        bool verbose;          /* say each step on stderr */
+        ClientStepSent step_sent; /* NULL, or told of each step sent (the CLI's -v) */
+        void *userdata;        /* passed to step_sent */
 } ClientOptions;
 
-/* Resolve host (name or address literal) to one address of the wanted family.
- * Returns 0, -ENOENT/-EAFNOSUPPORT (nothing of that family), or -EINVAL. */
+/* Resolve host (name or address literal) to one address of the wanted family
+ * (AF_UNSPEC, AF_INET or AF_INET6). Returns 0, -ENOENT (no such host),
+ * -EAFNOSUPPORT (nothing of that family), -EAGAIN (the resolver failed for now,
+ * e.g. no DNS server answered), -EINVAL (not a host name, or a scoped IPv6 address),
+ * or another -errno. */
 int client_resolve(const char *host, int family, KnockAddr *ret);
 
-/* Send the steps to addr. Returns 0, or -errno of the first step that could not be sent
- * (*ret_failed_step, if not NULL, gets its index). -EACCES/-EPERM for ping means the ping
- * socket is not allowed for this user (net.ipv4.ping_group_range). */
+/* Send the steps to addr. Every step is checked and the ping socket (if any step needs
+ * one) opened before the first step is sent, so those errors send nothing: -EINVAL for
+ * a malformed step, -EMSGSIZE for a ping payload too large for the address family
+ * (KNOCK_PING_MAX_IPV4 for IPv4), -EACCES/-EPERM when the ping socket is not allowed
+ * for this user (net.ipv4.ping_group_range) and there is no CAP_NET_RAW either.
+ * Returns 0, or -errno of the first step that could not be sent (*ret_failed_step,
+ * if not NULL, gets its index). */
 int client_knock(const KnockAddr *addr, const KnockStep *steps, size_t n_steps,
                  const ClientOptions *options, size_t *ret_failed_step);

@@ -47,19 +47,20 @@ typedef struct DetectorStats {
         size_t capacity;
 } DetectorStats;
 
-/* capacity: 1 … DETECTOR_CAPACITY_MAX. Returns 0 or -EINVAL / -ENOMEM. */
+/* capacity: 1 … DETECTOR_CAPACITY_MAX. Returns 0 or -EINVAL / -ENOMEM (or the -errno of
+ * getrandom(), which draws the hash key). */
 int detector_new(size_t capacity, Detector **ret);
 Detector *detector_free(Detector *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Detector *, detector_free);
 
 /* Replace the doors (the detector copies what it needs). Progress of a sequence is kept
  * when a door of the same name has the same sequence and window, and dropped otherwise.
- * Returns 0 or -ENOMEM / -E2BIG. */
+ * Returns 0 or -ENOMEM / -E2BIG (more than 1024 doors, or more than DOOR_STEPS_MAX steps). */
 int detector_set_doors(Detector *d, const Door *doors, size_t n_doors);
 
-/* Feed one knock (e->time must be set). Writes up to max actions and returns how many
- * completed (a knock may complete sequences of several doors; more than max is not
- * possible when max >= 2 * number of doors). */
+/* Feed one knock (e->time should be set; 0 is taken as now). Writes up to max actions and
+ * returns how many it wrote (a knock may complete sequences of several doors; more than max is
+ * not possible when max >= 2 * number of doors, else the rest are lost). */
 size_t detector_feed(Detector *d, const KnockEvent *e, usec_t now,
                      DetectorAction *ret_actions, size_t max);
 

@@ -74,8 +74,8 @@ typedef enum DoorSeverity {
 } DoorSeverity;
 
 /* Called once per problem. set is the set's name (NULL for a problem of the whole table);
- * message says what is wrong and what to change, e.g.
- * "comment column 23: expected a step like tcp:3721, got \"tcp:0\"". */
+ * message names the set (or door) itself and says what is wrong and what to change, e.g.
+ * "set \"ssh4\": comment column 23: expected a step like tcp:3721, got \"tcp:0\"". */
 typedef void (*door_problem_fn)(DoorSeverity severity, const char *set, const char *message,
                                 void *userdata);
 
@@ -97,5 +97,7 @@ int doors_build(const DoorSetInfo *sets, size_t n_sets, Door **ret_doors, size_t
 /* Find a door by name; NULL if none. */
 const Door *doors_find(const Door *doors, size_t n, const char *name);
 
-/* Format a door's sequence as "tcp:3721 tcp:4728 tcp:6742 within 10s" (+ " close …"). */
+/* Format a door's sequence as "tcp:3721 tcp:4728 tcp:6742 within 10s" (+ " close …"); ""
+ * without a sequence. Returns 0, or -ENOBUFS if it did not fit (buf then holds a cut,
+ * NUL-terminated string). */
 int door_spec_format(const DoorSpec *spec, char *buf, size_t size);

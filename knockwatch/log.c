@@ -47,6 +47,21 @@ int log_target_from_string(const char *s, LogTarget *ret) {
         return 0;
 }
 
+int log_level_from_string(const char *s) {
+        static const struct {
+                const char *name;
+                int level;
+        } levels[] = {
+                { "err", LOG_ERR }, { "error", LOG_ERR }, { "warning", LOG_WARNING },
+                { "notice", LOG_NOTICE }, { "info", LOG_INFO }, { "debug", LOG_DEBUG },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(levels); i++)
+                if (streq(s, levels[i].name))
+                        return levels[i].level;
+        return -EINVAL;
+}
+
 void log_set_max_level(int level) {
         log_max_level = level;
 }

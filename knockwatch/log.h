@@ -25,6 +25,7 @@ void log_set_target(LogTarget target);
 LogTarget log_get_target(void); /* the resolved target: CONSOLE or JOURNAL */
 int log_target_from_string(const char *s, LogTarget *ret);
 void log_set_max_level(int level); /* LOG_ERR … LOG_DEBUG; default LOG_INFO */
+int log_level_from_string(const char *s); /* "err" … "debug" → LOG_*, or -EINVAL */
 int log_get_max_level(void);
 
 int log_internal(int level, int error, const char *file, int line, const char *func,

@@ -15,6 +15,8 @@
 #include "door.h"
 #include "knock.h"
 
+#include <linux/netfilter.h> /* NFPROTO_*; after knock.h, whose <netinet/in.h> must come first */
+
 typedef struct NftTable {
         int family;                      /* NFPROTO_INET, NFPROTO_IPV4 or NFPROTO_IPV6 */
         char name[DOOR_SET_NAME_MAX];
@@ -45,7 +47,8 @@ typedef struct NftElement {
         uint64_t expires_ms;   /* time left; 0 if the element has no timeout */
 } NftElement;
 
-/* The live elements of one set (expired ones are not listed). -ENOENT: no such set. */
+/* The live elements of one set (expired ones are not listed). -ENOENT: no such set.
+ * -EINVAL: the set's key is not an IPv4 or IPv6 address. */
 int nft_get_elements(Nft *n, const NftTable *t, const char *set, NftElement **ret, size_t *ret_n);
 
 /* Batched element changes, sent by nft_commit(). cookie comes back with the result. */

@@ -92,7 +92,8 @@ int source_open(SourceKind kind, const char *path, const SourceOptions *options,
          * later (journald batches its change notifications), so prefer kmsg. */
         r = source_open_kind(SOURCE_KMSG, NULL, options, ret, &kmsg_error);
         if (r >= 0) {
-                if (asprintf(&description, "kmsg (auto: /dev/kmsg is readable, the fastest source)") < 0)
+                if (asprintf(&description, "%s; chosen as /dev/kmsg is readable and the fastest source",
+                             source_describe(*ret)) < 0)
                         return -ENOMEM;
         } else {
                 int k = r;
@@ -100,10 +101,11 @@ int source_open(SourceKind kind, const char *path, const SourceOptions *options,
                 r = source_open_kind(SOURCE_JOURNAL, NULL, options, ret, ret_error);
                 if (r < 0)
                         return r;
-                if (asprintf(&description, "journal (auto: /dev/kmsg: %s)",
-                             kmsg_error ? kmsg_error : strerror(-k)) < 0)
+                if (asprintf(&description, "%s; chosen as /dev/kmsg cannot be read: %s",
+                             source_describe(*ret), kmsg_error ? kmsg_error : strerror(-k)) < 0)
                         return -ENOMEM;
         }
+        /* Keep what the kind said (e.g. where it resumed) and add why it was chosen. */
         free((*ret)->description);
         (*ret)->description = description;
         return 0;

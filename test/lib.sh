@@ -185,3 +185,24 @@ kw_daemon_stop() {
 kw_daemon_log_has() {
         grep -qE "$1" "$KW_DAEMON_LOG"
 }
+
+# kw_test_ruleset OUT TIMEOUT WINDOW: the shipped rules/knockwatch.nft with a shorter grant
+# timeout and knock window, logging every TCP packet to a knock port (not only SYNs), so
+# the parser's own SYN-only rule is what keeps SYN-ACKs from counting.
+kw_test_ruleset() {
+        sed -e "s/timeout 60s/timeout $2/" \
+            -e "s/within 10s/within $3/" \
+            -e 's/tcp flags & (fin | syn | rst | ack) == syn log/log/' \
+            "$KW_SRCDIR/rules/knockwatch.nft" >"$1"
+        grep -q "timeout $2" "$1" && grep -q "within $3" "$1" || kw_fail "could not derive the test ruleset"
+}
+
+# kw_knock HOST STEP...: knock from the client namespace with knockwatch's own client.
+kw_knock() {
+        kw_cli "$KNOCKWATCH" knock --delay 20 "$@" >/dev/null || kw_fail "knockwatch knock $* failed"
+}
+
+# kw_set_lacks SET ADDR: the opposite of kw_set_has, for kw_wait_until.
+kw_set_lacks() {
+        ! kw_set_has "$@"
+}

@@ -30,10 +30,9 @@ kw_journald_start
 
 MARK="SRC=$CLI4 "       # our slot's knocks, and nobody else's
 
-# CLOCK_MONOTONIC in µs (the kernel's ktime_get(), as /proc/timer_list prints it).
-mono_us() {
-        awk '/^now at/ { printf "%.0f\n", int($3 / 1000); exit }' /proc/timer_list
-}
+CLOCK_NOW=${CLOCK_NOW:-$KW_BUILDDIR/test/clock-now}
+[[ -x $CLOCK_NOW ]] || kw_fail "no clock-now at $CLOCK_NOW (build first)"
+mono_us() { "$CLOCK_NOW"; }
 
 # dump_start NAME ARGS...: source-dump of the system journal, only our slot's lines.
 DUMP_PID=

@@ -1,0 +1,769 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * daemon.c — see daemon.h.
+ *
+ * One sd-event loop, nothing that polls: the source's fd, the nftables notification
+ * socket and signals wake it; two one-shot timers exist only while there is work for
+ * them (the next grant expiry to log, the next status-file write).
+ *
+ * A loop turn: the source hands over every line that is waiting; each is parsed and
+ * fed to the detector; completed sequences queue nft operations; at the end of the
+ * turn the batch is committed and every result is logged, audited and recorded.
+ *
+ * Ruleset changes: notifications for our table mark it dirty; at the end of the
+ * transaction (NEWGEN) the doors are read again, and every grant still live that the
+ * kernel lost (a reload that flushed the table) is put back with the time it has left.
+ * A vanished table closes every door until it is back; the daemon keeps running.
+ */
+#include <signal.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "audit.h"
+#include "daemon.h"
+#include "detector.h"
+#include "door.h"
+#include "duration.h"
+#include "grants.h"
+#include "log.h"
+#include "logline.h"
+#include "status.h"
+
+/* How often at most the status file is rewritten, and how often at most a summary of
+ * rejected lines is logged (each rejected line itself is logged at debug level). */
+#define STATUS_WRITE_INTERVAL USEC_PER_SEC
+#define REJECT_WARN_INTERVAL (60 * USEC_PER_SEC)
+/* Grant expiries closer together than this are logged by one timer wake-up. */
+#define EXPIRY_ACCURACY (250 * USEC_PER_MSEC)
+
+typedef enum OpKind {
+        OP_GRANT,      /* a sequence completed */
+        OP_RESTORE,    /* put back after a reload, with the time left */
+        OP_REVOKE,     /* a closing sequence completed */
+} OpKind;
+
+typedef struct PendingOp {
+        OpKind kind;
+        char door[DOOR_NAME_MAX + 1];
+        char set[DOOR_SET_NAME_MAX];
+        KnockAddr addr;
+        uint64_t timeout_ms;
+        usec_t read_time;    /* when the line that completed it was read; 0 if none */
+} PendingOp;
+
+typedef struct Daemon {
+        DaemonOptions options;
+        char table_label[DOOR_SET_NAME_MAX + 8];
+
+        sd_event *event;
+        Nft *nft;
+        NftMonitor *monitor;
+        sd_event_source *monitor_source;
+        Source *source;
+        Detector *detector;
+        Grants *grants;
+        sd_event_source *expiry_timer;
+        usec_t expiry_armed;           /* when expiry_timer fires; USEC_INFINITY if off */
+        sd_event_source *status_timer;
+
+        Door *doors;
+        size_t n_doors;
+        DetectorAction *actions;       /* room for 2 per door */
+        size_t n_actions;
+        bool table_missing;
+        bool ruleset_dirty;
+
+        PendingOp pending[NFT_BATCH_MAX];
+        size_t n_pending;
+
+        DaemonStatus status;
+        bool status_disabled;
+        bool grants_full_warned;
+        usec_t reject_warned;
+        uint64_t rejected_unwarned;
+        const char *last_reject_reason;
+} Daemon;
+
+static void daemon_free(Daemon *d) {
+        sd_event_source_disable_unref(d->monitor_source);
+        sd_event_source_disable_unref(d->expiry_timer);
+        sd_event_source_disable_unref(d->status_timer);
+        source_free(d->source);
+        nft_monitor_free(d->monitor);
+        nft_free(d->nft);
+        detector_free(d->detector);
+        grants_free(d->grants);
+        free(d->doors);
+        free(d->actions);
+        sd_event_unref(d->event);
+}
+
+static void set_label(const Daemon *d, const char *set, char *buf, size_t size) {
+        (void) snprintf(buf, size, "%s %s", d->table_label, set);
+}
+
+/* ---- status file ---------------------------------------------------------------- */
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void status_update(Daemon *d) {
+        DetectorStats ds;
+        SourceStats ss = {};
+
+        detector_get_stats(d->detector, &ds);
+        if (d->source) {
+                source_get_stats(d->source, &ss);
+                (void) snprintf(d->status.source, sizeof(d->status.source), "%s",
+                                source_describe(d->source));
+        }
+        d->status.updated_realtime = now_usec(CLOCK_REALTIME);
+        d->status.doors = d->n_doors;
+        d->status.lost = ss.lost;
+        d->status.live_grants = grants_size(d->grants);
+        d->status.in_progress = ds.in_progress;
+        d->status.capacity = ds.capacity;
+        d->status.evictions = ds.evictions;
+}
+
+static void status_write_now(Daemon *d) {
+        int r;
+
+        if (d->status_disabled)
+                return;
+        status_update(d);
+        r = status_write(d->options.runtime_dir, &d->status);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot write the status file in %s, `knockwatch status` "
+                                  "will show no counters: %m", d->options.runtime_dir);
+                d->status_disabled = true;
+        }
+}
+
+/* Something counted changed: write the file within STATUS_WRITE_INTERVAL. */
+static void status_changed(Daemon *d) {
+        int enabled = SD_EVENT_OFF;
+
+        if (d->status_disabled || !d->status_timer)
+                return;
+        (void) sd_event_source_get_enabled(d->status_timer, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_time_relative(d->status_timer, STATUS_WRITE_INTERVAL);
+        (void) sd_event_source_set_enabled(d->status_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        status_write_now(userdata);
+        return 0;
+}
+
+/* ---- grant expiry ----------------------------------------------------------------- */
+
+static void expiry_arm(Daemon *d, usec_t when) {
+        if (when >= d->expiry_armed)
+                return;
+        d->expiry_armed = when;
+        (void) sd_event_source_set_time(d->expiry_timer, when);
+        (void) sd_event_source_set_enabled(d->expiry_timer, SD_EVENT_ONESHOT);
+}
+
+static void on_grant_expired(const Grant *grant, void *userdata) {
+        Daemon *d = userdata;
+        const Door *door = doors_find(d->doors, d->n_doors, grant->door);
+        const char *set = !door ? "?" : grant->addr.family == AF_INET ? door->set4 : door->set6;
+        char label[DOOR_SET_NAME_MAX * 3];
+
+        set_label(d, set, label, sizeof(label));
+        audit_log(AUDIT_REVOKE, &grant->addr, grant->door, label, 0, "expired");
+        d->status.expiries++;
+}
+
+static int on_expiry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+
+        d->expiry_armed = USEC_INFINITY;
+        if (grants_expire(d->grants, now_usec(CLOCK_MONOTONIC), on_grant_expired, d) > 0)
+                status_changed(d);
+        expiry_arm(d, grants_next_expiry(d->grants));
+        return 0;
+}
+
+static void grant_record(Daemon *d, const char *door, const KnockAddr *addr, uint64_t timeout_ms,
+                         int *ret_new) {
+        usec_t expires = now_usec(CLOCK_MONOTONIC) + timeout_ms * USEC_PER_MSEC;
+        int r;
+
+        r = grants_put(d->grants, door, addr, expires, timeout_ms);
+        if (r == -ENOSPC && !d->grants_full_warned) {
+                log_warning("The record of live grants is full (%zu); the expiry of further "
+                            "grants will not be logged.", grants_max(d->grants));
+                d->grants_full_warned = true;
+        }
+        if (r >= 0)
+                expiry_arm(d, expires);
+        if (ret_new)
+                *ret_new = r;
+}
+
+/* ---- the nft batch ---------------------------------------------------------------- */
+
+static const char *errno_hint(int error, OpKind kind) {
+        switch (-error) {
+        case ENOENT:
+                return " (the set is gone; is the ruleset loaded?)";
+        case EINVAL:
+                return " (the set must be ipv4_addr/ipv6_addr with \"flags timeout\")";
+        case ENFILE:
+                return " (the set is full; raise its \"size\")";
+        case EPERM:
+                return " (knockwatch needs CAP_NET_ADMIN)";
+        case EBUSY:
+                return " (the set is constant)";
+        default:
+                return "";
+        }
+}
+
+static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
+        Daemon *d = userdata;
+        PendingOp *op = &d->pending[cookie];
+        char addr[KNOCK_ADDR_STRLEN], label[DOOR_SET_NAME_MAX * 3];
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        int is_new = 0;
+
+        (void) knock_addr_format(&op->addr, addr);
+        set_label(d, op->set, label, sizeof(label));
+        status_changed(d);
+
+        if (error < 0) {
+                if (op->kind == OP_REVOKE && error == -ENOENT) {
+                        log_info("%s completed the closing sequence of %s, but held no grant.",
+                                 addr, op->door);
+                        (void) grants_remove(d->grants, op->door, &op->addr, NULL);
+                        return;
+                }
+                d->status.errors++;
+                log_error_errno(error, "Could not %s %s %s set %s: %m%s",
+                                op->kind == OP_REVOKE ? "remove" : "add", addr,
+                                op->kind == OP_REVOKE ? "from" : "to", label,
+                                errno_hint(error, op->kind));
+                return;
+        }
+
+        switch (op->kind) {
+        case OP_GRANT:
+        case OP_RESTORE:
+                grant_record(d, op->door, &op->addr, op->timeout_ms, &is_new);
+                if (op->kind == OP_RESTORE)
+                        audit_log(AUDIT_GRANT, &op->addr, op->door, label, op->timeout_ms, "restored");
+                else if (is_new == 0) {
+                        d->status.refreshes++;
+                        audit_log(AUDIT_REFRESH, &op->addr, op->door, label, op->timeout_ms, "sequence");
+                } else {
+                        d->status.grants++;
+                        audit_log(AUDIT_GRANT, &op->addr, op->door, label, op->timeout_ms, "sequence");
+                }
+                break;
+        case OP_REVOKE:
+                (void) grants_remove(d->grants, op->door, &op->addr, NULL);
+                d->status.revokes++;
+                audit_log(AUDIT_REVOKE, &op->addr, op->door, label, 0, "closing-sequence");
+                break;
+        }
+        if (op->read_time > 0)
+                log_debug("latency: %s %s committed %llu us after its line was read", addr,
+                          op->door, (unsigned long long) (now - op->read_time));
+}
+
+static void daemon_commit(Daemon *d) {
+        int r;
+
+        if (d->n_pending == 0)
+                return;
+        r = nft_commit(d->nft, on_commit_result, d);
+        if (r < 0)
+                log_error_errno(r, "Sending the nftables batch failed: %m");
+        d->n_pending = 0;
+}
+
+static int daemon_queue(Daemon *d, OpKind kind, const char *door, const char *set,
+                        const KnockAddr *addr, uint64_t timeout_ms, usec_t read_time) {
+        PendingOp *op;
+        int r;
+
+        if (d->n_pending >= NFT_BATCH_MAX)
+                daemon_commit(d);
+        op = &d->pending[d->n_pending];
+        *op = (PendingOp) {
+                .kind = kind,
+                .addr = *addr,
+                .timeout_ms = timeout_ms,
+                .read_time = read_time,
+        };
+        (void) snprintf(op->door, sizeof(op->door), "%s", door);
+        (void) snprintf(op->set, sizeof(op->set), "%s", set);
+        if (kind == OP_REVOKE)
+                r = nft_queue_delete(d->nft, &d->options.table, set, addr, d->n_pending);
+        else
+                r = nft_queue_add(d->nft, &d->options.table, set, addr, timeout_ms, d->n_pending);
+        if (r < 0)
+                return log_error_errno(r, "Cannot queue an nftables operation on set %s: %m", set);
+        d->n_pending++;
+        return 0;
+}
+
+/* ---- knocks ------------------------------------------------------------------------ */
+
+static void on_detector_action(Daemon *d, const DetectorAction *a, usec_t read_time) {
+        const Door *door = &d->doors[a->door];
+        bool v4 = a->src.family == AF_INET;
+        const char *set = v4 ? door->set4 : door->set6;
+        char addr[KNOCK_ADDR_STRLEN];
+
+        d->status.sequences++;
+        if (!set[0]) {
+                log_warning("%s completed the %s sequence of door %s, which has no IPv%c set; "
+                            "nothing changed.", knock_addr_format(&a->src, addr),
+                            a->verdict == DETECTOR_OPEN ? "opening" : "closing",
+                            door->spec.name, v4 ? '4' : '6');
+                return;
+        }
+        if (a->verdict == DETECTOR_OPEN)
+                (void) daemon_queue(d, OP_GRANT, door->spec.name, set, &a->src,
+                                    v4 ? door->timeout4_ms : door->timeout6_ms, read_time);
+        else
+                (void) daemon_queue(d, OP_REVOKE, door->spec.name, set, &a->src, 0, read_time);
+}
+
+/* Log text from the wire only escaped and bounded. */
+static const char *escape_line(const char *text, size_t len, char *buf, size_t size) {
+        size_t o = 0;
+
+        for (size_t i = 0; i < len && o + 5 < size; i++) {
+                unsigned char c = (unsigned char) text[i];
+
+                if (c >= 0x20 && c < 0x7f && c != '\\')
+                        buf[o++] = (char) c;
+                else
+                        o += (size_t) snprintf(buf + o, size - o, "\\x%02x", c);
+        }
+        buf[o] = 0;
+        return buf;
+}
+
+static void note_rejected(Daemon *d, const SourceLine *line, const char *reason) {
+        usec_t now = line->read_time;
+        char text[512];
+
+        d->status.rejected++;
+        d->rejected_unwarned++;
+        d->last_reject_reason = reason;
+        log_debug("Rejected line (%s): %s", reason, escape_line(line->text, line->len, text, sizeof(text)));
+        if (d->reject_warned != 0 && now - d->reject_warned < REJECT_WARN_INTERVAL)
+                return;
+        log_warning("Rejected %llu PORT_KNOCKING line(s) that were not well-formed knocks "
+                    "(last: %s).", (unsigned long long) d->rejected_unwarned, reason);
+        d->reject_warned = now;
+        d->rejected_unwarned = 0;
+}
+
+static int on_source_line(Source *s, const SourceLine *line, void *userdata) {
+        Daemon *d = userdata;
+        const char *reason = NULL;
+        char addr[KNOCK_ADDR_STRLEN], step[KNOCK_STEP_STRLEN];
+        KnockEvent event;
+        size_t n;
+        int r;
+
+        r = logline_parse(line->text, line->len, line->form, &event, &reason);
+        if (r == -ENOMSG)
+                return 0; /* not a PORT_KNOCKING line at all */
+        d->status.lines++;
+        status_changed(d);
+        if (r < 0) {
+                note_rejected(d, line, reason);
+                return 0;
+        }
+        if (r == 0) {
+                d->status.not_knocks++;
+                log_debug("Not a knock: %s", reason);
+                return 0;
+        }
+        d->status.knocks++;
+        event.time = line->time;
+        log_debug("Knock %s %s", knock_addr_format(&event.src, addr), knock_step_format(&event.step, step));
+
+        n = detector_feed(d->detector, &event, now_usec(CLOCK_MONOTONIC), d->actions, d->n_actions);
+        for (size_t i = 0; i < n; i++)
+                on_detector_action(d, &d->actions[i], line->read_time);
+        return 0;
+}
+
+static void on_source_batch_end(Source *s, void *userdata) {
+        daemon_commit(userdata);
+}
+
+static void on_source_notice(Source *s, int error, bool fatal, const char *message, void *userdata) {
+        Daemon *d = userdata;
+
+        if (!fatal) {
+                if (error < 0)
+                        log_warning_errno(error, "Source %s: %s: %m", source_describe(s), message);
+                else
+                        log_notice("Source %s: %s", source_describe(s), message);
+                status_changed(d);
+                return;
+        }
+        daemon_commit(d);
+        if (error < 0) {
+                log_error_errno(error, "Source %s failed: %s: %m", source_describe(s), message);
+                (void) sd_event_exit(d->event, EXIT_FAILURE);
+        } else {
+                log_info("Source %s: %s.", source_describe(s), message);
+                (void) sd_event_exit(d->event, EXIT_SUCCESS);
+        }
+}
+
+/* ---- doors and the ruleset ----------------------------------------------------------- */
+
+static void on_door_problem(DoorSeverity severity, const char *set, const char *message, void *userdata) {
+        Daemon *d = userdata;
+
+        if (severity == DOOR_ERROR)
+                log_error("Table %s: %s%s", d->table_label, message,
+                          " (this door stays closed until the ruleset is fixed)");
+        else
+                log_warning("Table %s: %s", d->table_label, message);
+}
+
+static usec_t doors_max_window(const Door *doors, size_t n) {
+        usec_t w = 0;
+
+        for (size_t i = 0; i < n; i++)
+                w = MAX(w, doors[i].spec.window);
+        return w;
+}
+
+/* Read the doors of the table. Returns 0, -ENOENT if the table is missing, or -errno. */
+static int daemon_load_doors(Daemon *d) {
+        _cleanup_free_ DoorSetInfo *sets = NULL;
+        _cleanup_free_ Door *doors = NULL;
+        DetectorAction *actions;
+        size_t n_sets = 0, n_doors = 0;
+        int r;
+
+        r = nft_get_sets(d->nft, &d->options.table, &sets, &n_sets);
+        if (r < 0)
+                return r;
+        r = doors_build(sets, n_sets, &doors, &n_doors, on_door_problem, d);
+        if (r < 0)
+                return r;
+        actions = reallocarray(NULL, 2 * n_doors + 2, sizeof(DetectorAction));
+        if (!actions)
+                return -ENOMEM;
+        r = detector_set_doors(d->detector, doors, n_doors);
+        if (r < 0) {
+                free(actions);
+                return r;
+        }
+        free(d->doors);
+        free(d->actions);
+        d->doors = TAKE_PTR(doors);
+        d->n_doors = n_doors;
+        d->actions = actions;
+        d->n_actions = 2 * n_doors + 2;
+        return 0;
+}
+
+static void daemon_close_doors(Daemon *d) {
+        (void) detector_set_doors(d->detector, NULL, 0);
+        free(d->doors);
+        d->doors = NULL;
+        d->n_doors = 0;
+}
+
+/* Bring the grants record and the kernel sets together: elements the kernel has that we
+ * did not know (granted before we started, or by hand) are recorded so their expiry is
+ * logged; live grants the kernel lost (the table was reloaded) are put back with the time
+ * they have left; grants of doors that are gone are forgotten. */
+static int daemon_sync_grants(Daemon *d, bool restore) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        _cleanup_(grants_freep) Grants *seen = NULL;
+        size_t restored = 0, forgotten = 0;
+        int r;
+
+        r = grants_new(grants_max(d->grants), &seen);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < d->n_doors; i++) {
+                const Door *door = &d->doors[i];
+                const char *sets[2] = { door->set4, door->set6 };
+
+                for (size_t k = 0; k < 2; k++) {
+                        _cleanup_free_ NftElement *elements = NULL;
+                        size_t n = 0;
+
+                        if (!sets[k][0])
+                                continue;
+                        r = nft_get_elements(d->nft, &d->options.table, sets[k], &elements, &n);
+                        if (r < 0) {
+                                log_warning_errno(r, "Cannot list set %s %s: %m", d->table_label, sets[k]);
+                                continue;
+                        }
+                        for (size_t e = 0; e < n; e++) {
+                                const NftElement *el = &elements[e];
+                                uint64_t left = el->expires_ms ? el->expires_ms : el->timeout_ms;
+
+                                (void) grants_put(seen, door->spec.name, &el->addr, 0, 0);
+                                if (left > 0 && !grants_get(d->grants, door->spec.name, &el->addr))
+                                        grant_record(d, door->spec.name, &el->addr, left, NULL);
+                        }
+                }
+        }
+
+        for (size_t i = 0; i < grants_size(d->grants);) {
+                const Grant *g = grants_at(d->grants, i);
+                const Door *door = doors_find(d->doors, d->n_doors, g->door);
+                const char *set = !door ? NULL : g->addr.family == AF_INET ? door->set4 : door->set6;
+                Grant old;
+
+                if (!set || !set[0]) {
+                        (void) grants_remove(d->grants, g->door, &g->addr, &old);
+                        forgotten++;
+                        continue; /* the last grant moved into i */
+                }
+                if (restore && !grants_get(seen, g->door, &g->addr) && g->expires > now + USEC_PER_MSEC) {
+                        (void) daemon_queue(d, OP_RESTORE, g->door, set, &g->addr,
+                                            (g->expires - now) / USEC_PER_MSEC, 0);
+                        restored++;
+                }
+                i++;
+        }
+        if (forgotten > 0)
+                log_notice("Forgot %zu grant(s) of doors that no longer exist.", forgotten);
+        if (restored > 0)
+                log_info("Putting back %zu live grant(s) the ruleset reload removed.", restored);
+        daemon_commit(d);
+        return 0;
+}
+
+static void daemon_reload(Daemon *d, const char *why) {
+        int r;
+
+        d->ruleset_dirty = false;
+        r = daemon_load_doors(d);
+        if (r == -ENOENT) {
+                if (!d->table_missing)
+                        log_warning("Table %s is gone (%s); every door is closed until it is back.",
+                                    d->table_label, why);
+                d->table_missing = true;
+                daemon_close_doors(d);
+                status_changed(d);
+                return;
+        }
+        if (r < 0) {
+                log_error_errno(r, "Cannot read the doors of table %s: %m", d->table_label);
+                return;
+        }
+        if (d->table_missing)
+                log_notice("Table %s is back.", d->table_label);
+        d->table_missing = false;
+        log_info("Doors reloaded (%s): %zu door(s) in table %s.", why, d->n_doors, d->table_label);
+        if (d->n_doors == 0)
+                log_warning("Table %s has no usable door; knocks open nothing.", d->table_label);
+        (void) daemon_sync_grants(d, true);
+        status_changed(d);
+}
+
+static const Door *door_of_set(const Daemon *d, const char *set, int family) {
+        for (size_t i = 0; i < d->n_doors; i++) {
+                const char *s = family == AF_INET ? d->doors[i].set4 : d->doors[i].set6;
+                if (s[0] && streq(s, set))
+                        return &d->doors[i];
+        }
+        return NULL;
+}
+
+static void on_nft_event(const NftEvent *event, void *userdata) {
+        Daemon *d = userdata;
+        const Door *door;
+
+        switch (event->kind) {
+        case NFT_EVENT_RULESET:
+                d->ruleset_dirty = true;
+                break;
+        case NFT_EVENT_GENERATION:
+                if (d->ruleset_dirty)
+                        daemon_reload(d, "the ruleset changed");
+                break;
+        case NFT_EVENT_LOST:
+                log_warning("Missed nftables notifications; reading table %s again.", d->table_label);
+                daemon_reload(d, "notifications were lost");
+                break;
+        case NFT_EVENT_ELEMENT_ADDED:
+                /* Granted by someone else (knockwatch grant, nft add element): follow it so
+                 * its expiry is logged and a reload puts it back. */
+                door = door_of_set(d, event->set, event->addr.family);
+                if (door) {
+                        uint64_t left = event->expires_ms ? event->expires_ms : event->timeout_ms;
+                        if (left > 0)
+                                grant_record(d, door->spec.name, &event->addr, left, NULL);
+                        status_changed(d);
+                }
+                break;
+        case NFT_EVENT_ELEMENT_DELETED:
+                door = door_of_set(d, event->set, event->addr.family);
+                if (door && grants_remove(d->grants, door->spec.name, &event->addr, NULL) > 0)
+                        status_changed(d);
+                break;
+        }
+}
+
+static int on_monitor_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Daemon *d = userdata;
+        int r;
+
+        r = nft_monitor_process(d->monitor, on_nft_event, d);
+        if (r < 0)
+                log_warning_errno(r, "Reading nftables notifications failed: %m");
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Daemon *d = userdata;
+
+        (void) sd_notify(false, "RELOADING=1");
+        daemon_reload(d, "SIGHUP");
+        (void) sd_notify(false, "READY=1");
+        return 0;
+}
+
+/* ---- start-up ------------------------------------------------------------------------- */
+
+static int daemon_setup_event(Daemon *d) {
+        int r;
+
+        r = sd_event_default(&d->event);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the event loop: %m");
+        /* SIGTERM and SIGINT end the loop with status 0 (no handler: sd-event exits). */
+        r = sd_event_add_signal(d->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(d->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(d->event, NULL, SIGHUP | SD_EVENT_SIGNAL_PROCMASK, on_sighup, d);
+        if (r >= 0)
+                r = sd_event_set_watchdog(d->event, true);
+        if (r >= 0)
+                r = sd_event_add_time(d->event, &d->expiry_timer, CLOCK_MONOTONIC, USEC_INFINITY,
+                                      EXPIRY_ACCURACY, on_expiry_timer, d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->expiry_timer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time_relative(d->event, &d->status_timer, CLOCK_MONOTONIC,
+                                               STATUS_WRITE_INTERVAL, 100 * USEC_PER_MSEC,
+                                               on_status_timer, d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->status_timer, SD_EVENT_OFF);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the event loop: %m");
+        d->expiry_armed = USEC_INFINITY;
+        return 0;
+}
+
+static int daemon_setup_nft(Daemon *d) {
+        int r;
+
+        r = nft_open(&d->nft);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open a netfilter netlink socket: %m");
+
+        r = daemon_load_doors(d);
+        if (r == -EPERM || r == -EACCES)
+                return log_error_errno(r, "Cannot read nftables table %s: %m; knockwatch needs "
+                                       "CAP_NET_ADMIN (run it as root or with "
+                                       "AmbientCapabilities=CAP_NET_ADMIN).", d->table_label);
+        if (r == -ENOENT)
+                return log_error_errno(r, "Table %s does not exist; load the ruleset first "
+                                       "(nft -f /etc/knockwatch/knockwatch.nft) or name another "
+                                       "table with --table.", d->table_label);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the doors of table %s: %m", d->table_label);
+        if (d->n_doors == 0)
+                return log_error_errno(ENOENT, "Table %s has no usable door; `knockwatch check` "
+                                       "explains why.", d->table_label);
+
+        r = nft_monitor_open(&d->options.table, nft_portid(d->nft), &d->monitor);
+        if (r < 0)
+                return log_error_errno(r, "Cannot subscribe to nftables notifications: %m");
+        r = sd_event_add_io(d->event, &d->monitor_source, nft_monitor_fd(d->monitor), EPOLLIN,
+                            on_monitor_io, d);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch nftables notifications: %m");
+        return daemon_sync_grants(d, false);
+}
+
+static int daemon_setup_source(Daemon *d) {
+        _cleanup_free_ char *error = NULL;
+        SourceOptions so = {
+                .state_dir = d->options.state_dir,
+                .journal_dir = d->options.journal_dir,
+                .max_age = doors_max_window(d->doors, d->n_doors),
+        };
+        int r;
+
+        r = source_open(d->options.source_kind, d->options.source_path, &so, &d->source, &error);
+        if (r < 0) {
+                if (error)
+                        return log_error_errno(r, "%s", error);
+                return log_error_errno(r, "Cannot open the log source: %m");
+        }
+        r = source_attach(d->source, d->event, &(SourceHandlers) {
+                .line = on_source_line,
+                .batch_end = on_source_batch_end,
+                .notice = on_source_notice,
+        }, d);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start reading %s: %m", source_describe(d->source));
+        return 0;
+}
+
+int daemon_run(const DaemonOptions *options) {
+        _cleanup_(daemon_free) Daemon d = { .options = *options };
+        int r;
+
+        (void) nft_table_format(&d.options.table, d.table_label, sizeof(d.table_label));
+        d.status = (DaemonStatus) {
+                .pid = (uint64_t) getpid(),
+                .started_realtime = now_usec(CLOCK_REALTIME),
+        };
+        (void) snprintf(d.status.table, sizeof(d.status.table), "%s", d.table_label);
+
+        r = detector_new(options->capacity, &d.detector);
+        if (r < 0)
+                return log_error_errno(r, "Cannot allocate the detector for %zu sources: %m",
+                                       options->capacity), EXIT_FAILURE;
+        r = grants_new(MIN(options->capacity, (size_t) 1 << 20), &d.grants);
+        if (r < 0)
+                return log_oom(), EXIT_FAILURE;
+        if (daemon_setup_event(&d) < 0 || daemon_setup_nft(&d) < 0 || daemon_setup_source(&d) < 0)
+                return EXIT_FAILURE;
+
+        status_write_now(&d);
+        log_info("ready: watching %zu door(s) of table %s through %s.", d.n_doors, d.table_label,
+                 source_describe(d.source));
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Watching %zu door(s) through %s",
+                          d.n_doors, source_describe(d.source));
+
+        r = sd_event_loop(d.event);
+
+        (void) sd_notify(false, "STOPPING=1");
+        daemon_commit(&d);
+        (void) source_save_position(d.source);
+        status_write_now(&d);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m"), EXIT_FAILURE;
+        log_info("Stopped.");
+        return r;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * daemon.h — the knockwatch daemon: the one place where the modules are wired
+ * together. Data flows one way:
+ *
+ *   source --line--> logline_parse --KnockEvent--> detector --action--> nft batch
+ *                                                                  |
+ *   nft monitor --ruleset/element events--> doors, grants record --+--> audit, status
+ */
+#pragma once
+
+#include "nft.h"
+#include "source.h"
+
+typedef struct DaemonOptions {
+        SourceKind source_kind;
+        const char *source_path;      /* for SOURCE_FILE */
+        NftTable table;
+        const char *state_dir;        /* resume positions */
+        const char *runtime_dir;      /* status file */
+        const char *journal_dir;      /* journal source reads this directory (tests) */
+        size_t capacity;              /* detector capacity */
+} DaemonOptions;
+
+/* Run until SIGTERM/SIGINT (or the end of stdin). Returns the process exit status. */
+int daemon_run(const DaemonOptions *options);

@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * detector.c — per-source recognition of knock sequences (see detector.h).
+ *
+ * Sequences. Each door contributes its opening sequence and, if it has one, its closing
+ * sequence; they are tracked separately, as if they were two doors (a knock may advance
+ * the one and reset the other). Every sequence has a 32-bit id, and progress is keyed by
+ * (sequence id, source address family, 16 address bytes). detector_set_doors() gives a
+ * new sequence the id of an old one when the door name, the kind (open or close), the
+ * steps and the window are all equal, so that progress kept across a reload still finds
+ * its sequence; every other sequence gets a fresh id from a counter, and progress under an
+ * id no longer in use is dropped. (Should the counter ever near 2^32, all progress is
+ * dropped and ids start again.)
+ *
+ * One knock, for each sequence whose steps contain it, in door order, open before close:
+ *   - its time is taken as now when it is 0 (unknown) or later than now (clock skew);
+ *   - now − time > window of that sequence: ignored for that sequence (stale). The
+ *     knock counts as stale in the stats when it was stale for every sequence that has
+ *     its step;
+ *   - no progress: the first step creates it (index 1, start = time); a one-step
+ *     sequence completes at once without being stored; any other step does nothing;
+ *   - progress whose start is more than window before this knock: it is dead; the first
+ *     step restarts it, any other step removes it;
+ *   - the step just matched (index − 1) again: ignored, start kept — a retransmitted SYN.
+ *     At index 1 that is the first step arriving again;
+ *   - the expected step: index + 1; at the end the sequence completes, an action is
+ *     written and the progress removed (a later retransmission of the last step then
+ *     finds nothing, and does nothing unless it is also the first step);
+ *   - any other step of the sequence: reset; the first step restarts (start = time),
+ *     anything else removes the progress.
+ * Event times of one source may arrive slightly out of order; a knock earlier than the
+ * start of its progress counts as 0 µs after it.
+ *
+ * Memory: one allocation at detector_new(), sized by capacity and never grown: the
+ * Detector, `capacity` entries, and an open-addressing table of 2^k >= 2 × capacity
+ * slots (load <= 1/2). A slot holds an entry index + 1 (0 = empty) and the entry's
+ * 32-bit hash, so most probes never touch an entry. Entries in use form an intrusive
+ * doubly linked LRU list by 32-bit index (most recent at the head); free entries a singly
+ * linked free list. detector_feed() allocates nothing.
+ *
+ * Hash: SipHash-2-4 of (id, family, address) under a 128-bit key drawn from getrandom()
+ * in detector_new() (its one system call), so a spoofer cannot pick addresses that share
+ * a probe run. Linear probing; deletion is by backward shift (each following entry of
+ * the run moves back into the hole unless its home slot lies after the hole), so there
+ * are no tombstones and lookups stay as short as the load allows.
+ *
+ * Eviction. A new pair when all `capacity` entries are in use takes the least recently
+ * used one. A pair is touched when it is created, advanced, restarted, or sees its last
+ * step repeated. Hence the guarantee: a pair in progress survives as long as fewer than
+ * `capacity` other pairs were touched since its own last knock. A knock touches at most
+ * one pair per sequence containing its step, and only a sequence's first step creates a
+ * pair, so a flood of spoofed sources costs the legitimate source nothing as long as it
+ * creates fewer than `capacity` pairs between two of that source's knocks.
+ */
+#include <sys/random.h>
+
+#include "detector-internal.h"
+
+#define NIL UINT32_MAX
+#define DETECTOR_DOORS_MAX 1024U  /* every knock is matched against every sequence */
+
+typedef struct Sequence {
+        uint32_t id;
+        unsigned door;                   /* index into the doors of detector_set_doors() */
+        DetectorVerdict verdict;
+        char name[DOOR_NAME_MAX + 1];    /* the door's, to match on reload */
+        KnockStep steps[DOOR_STEPS_MAX];
+        unsigned n_steps;
+        usec_t window;
+} Sequence;
+
+typedef struct Entry {
+        usec_t start;         /* event time of the first knock */
+        uint32_t seq;         /* sequence id */
+        uint32_t hash;        /* low 32 bits of the key's SipHash */
+        uint32_t prev, next;  /* LRU list (in use) or free list (next only) */
+        uint8_t addr[16];     /* IPv4: 4 bytes, then zeros */
+        uint8_t family;
+        uint8_t index;        /* next expected step, 1 … n_steps − 1 */
+} Entry;
+
+typedef struct Slot {
+        uint32_t entry;       /* entry index + 1; 0: empty */
+        uint32_t hash;
+} Slot;
+
+struct Detector {
+        uint8_t key[SIPHASH_KEY_SIZE];
+
+        Sequence *sequences;
+        size_t n_sequences;
+        uint32_t next_id;
+
+        Entry *entries;
+        uint32_t capacity;
+        uint32_t count;
+        uint32_t lru_head, lru_tail;   /* most and least recently used */
+        uint32_t free_head;
+
+        Slot *slots;
+        uint32_t mask;                 /* n_slots − 1 */
+
+        size_t allocated;
+        DetectorStats stats;
+};
+
+/* The key as hashed: id (little-endian), family, 16 address bytes. */
+#define KEY_BYTES (4 + 1 + 16)
+
+static uint32_t key_hash(const Detector *d, uint32_t seq, uint8_t family, const uint8_t addr[16]) {
+        uint8_t k[KEY_BYTES] = {
+                (uint8_t) seq, (uint8_t) (seq >> 8), (uint8_t) (seq >> 16), (uint8_t) (seq >> 24),
+                family,
+        };
+
+        memcpy(k + 5, addr, 16);
+        return (uint32_t) siphash24(k, sizeof(k), d->key);
+}
+
+static bool entry_is(const Entry *e, uint32_t seq, uint8_t family, const uint8_t addr[16]) {
+        return e->seq == seq && e->family == family && memcmp(e->addr, addr, 16) == 0;
+}
+
+/* ---- table ---- */
+
+/* The entry with this key, or NIL. */
+static uint32_t table_find(const Detector *d, uint32_t seq, uint8_t family, const uint8_t addr[16],
+                           uint32_t hash) {
+        for (uint32_t i = hash & d->mask;; i = (i + 1) & d->mask) {
+                const Slot *s = &d->slots[i];
+
+                if (s->entry == 0)
+                        return NIL;
+                if (s->hash == hash && entry_is(&d->entries[s->entry - 1], seq, family, addr))
+                        return s->entry - 1;
+        }
+}
+
+static void table_insert(Detector *d, uint32_t idx) {
+        uint32_t hash = d->entries[idx].hash, i;
+
+        for (i = hash & d->mask; d->slots[i].entry != 0; i = (i + 1) & d->mask)
+                ;
+        d->slots[i] = (Slot) { .entry = idx + 1, .hash = hash };
+}
+
+/* Remove entry idx from the table: find its slot, then close the hole by moving back each
+ * following entry of the run that may live there (its home is not inside (hole, j]). */
+static void table_remove(Detector *d, uint32_t idx) {
+        uint32_t hole = d->entries[idx].hash & d->mask, j;
+
+        while (d->slots[hole].entry != idx + 1)
+                hole = (hole + 1) & d->mask;
+
+        for (j = (hole + 1) & d->mask; d->slots[j].entry != 0; j = (j + 1) & d->mask) {
+                uint32_t home = d->slots[j].hash & d->mask;
+
+                if (((j - home) & d->mask) >= ((j - hole) & d->mask)) {
+                        d->slots[hole] = d->slots[j];
+                        hole = j;
+                }
+        }
+        d->slots[hole] = (Slot) {};
+}
+
+/* ---- LRU list ---- */
+
+static void lru_unlink(Detector *d, uint32_t idx) {
+        Entry *e = &d->entries[idx];
+
+        if (e->prev != NIL)
+                d->entries[e->prev].next = e->next;
+        else
+                d->lru_head = e->next;
+        if (e->next != NIL)
+                d->entries[e->next].prev = e->prev;
+        else
+                d->lru_tail = e->prev;
+}
+
+static void lru_push_head(Detector *d, uint32_t idx) {
+        Entry *e = &d->entries[idx];
+
+        e->prev = NIL;
+        e->next = d->lru_head;
+        if (d->lru_head != NIL)
+                d->entries[d->lru_head].prev = idx;
+        else
+                d->lru_tail = idx;
+        d->lru_head = idx;
+}
+
+static void touch(Detector *d, uint32_t idx) {
+        if (d->lru_head == idx)
+                return;
+        lru_unlink(d, idx);
+        lru_push_head(d, idx);
+}
+
+/* ---- entries ---- */
+
+static void entry_remove(Detector *d, uint32_t idx) {
+        table_remove(d, idx);
+        lru_unlink(d, idx);
+        d->entries[idx].next = d->free_head;
+        d->free_head = idx;
+        d->count--;
+}
+
+static void entry_add(Detector *d, uint32_t seq, uint8_t family, const uint8_t addr[16],
+                      uint32_t hash, usec_t start) {
+        uint32_t idx;
+        Entry *e;
+
+        if (d->free_head == NIL) {
+                entry_remove(d, d->lru_tail);
+                d->stats.evictions++;
+        }
+        idx = d->free_head;
+        e = &d->entries[idx];
+        d->free_head = e->next;
+
+        *e = (Entry) { .start = start, .seq = seq, .hash = hash, .family = family, .index = 1 };
+        memcpy(e->addr, addr, 16);
+        table_insert(d, idx);
+        lru_push_head(d, idx);
+        d->count++;
+}
+
+/* ---- creation ---- */
+
+static void free_list_init(Detector *d) {
+        for (uint32_t i = 0; i < d->capacity; i++)
+                d->entries[i].next = i + 1 < d->capacity ? i + 1 : NIL;
+        d->free_head = 0;
+        d->lru_head = d->lru_tail = NIL;
+}
+
+int detector_new_with_key(size_t capacity, const uint8_t key[static SIPHASH_KEY_SIZE], Detector **ret) {
+        size_t n_slots = 2, off_entries, off_slots, total;
+        Detector *d;
+
+        if (capacity < 1 || capacity > DETECTOR_CAPACITY_MAX)
+                return -EINVAL;
+        while (n_slots < 2 * capacity)
+                n_slots <<= 1;
+
+        off_entries = (sizeof(Detector) + _Alignof(Entry) - 1) / _Alignof(Entry) * _Alignof(Entry);
+        off_slots = off_entries + capacity * sizeof(Entry);
+        total = off_slots + n_slots * sizeof(Slot);
+
+        d = calloc(1, total);
+        if (!d)
+                return -ENOMEM;
+        memcpy(d->key, key, SIPHASH_KEY_SIZE);
+        d->entries = (Entry *) ((uint8_t *) d + off_entries);
+        d->slots = (Slot *) ((uint8_t *) d + off_slots);
+        d->capacity = (uint32_t) capacity;
+        d->mask = (uint32_t) (n_slots - 1);
+        d->next_id = 1;
+        d->allocated = total;
+        free_list_init(d);
+        *ret = d;
+        return 0;
+}
+
+int detector_new(size_t capacity, Detector **ret) {
+        uint8_t key[SIPHASH_KEY_SIZE];
+        ssize_t n;
+
+        if (capacity < 1 || capacity > DETECTOR_CAPACITY_MAX)
+                return -EINVAL;
+        /* Blocks only until the kernel's pool is first initialised, early at boot. */
+        do
+                n = getrandom(key, sizeof(key), 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        if ((size_t) n != sizeof(key))
+                return -EIO;
+        return detector_new_with_key(capacity, key, ret);
+}
+
+Detector *detector_free(Detector *d) {
+        if (!d)
+                return NULL;
+        free(d->sequences);
+        free(d);
+        return NULL;
+}
+
+/* ---- doors ---- */
+
+static bool sequence_same(const Sequence *a, const Sequence *b) {
+        if (a->verdict != b->verdict || a->n_steps != b->n_steps || a->window != b->window ||
+            !streq(a->name, b->name))
+                return false;
+        for (unsigned i = 0; i < a->n_steps; i++)
+                if (!knock_step_equal(&a->steps[i], &b->steps[i]))
+                        return false;
+        return true;
+}
+
+static void sequence_init(Sequence *s, unsigned door, const Door *doors, DetectorVerdict verdict) {
+        const DoorSpec *spec = &doors[door].spec;
+
+        *s = (Sequence) {
+                .door = door,
+                .verdict = verdict,
+                .n_steps = verdict == DETECTOR_OPEN ? spec->n_open : spec->n_close,
+                .window = spec->window,
+        };
+        memcpy(s->name, spec->name, sizeof(s->name));
+        s->name[DOOR_NAME_MAX] = 0;
+        memcpy(s->steps, verdict == DETECTOR_OPEN ? spec->open : spec->close,
+               s->n_steps * sizeof(KnockStep));
+}
+
+static int compare_u32(const void *a, const void *b) {
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+int detector_set_doors(Detector *d, const Door *doors, size_t n_doors) {
+        _cleanup_free_ Sequence *seqs = NULL;
+        _cleanup_free_ uint32_t *kept = NULL;
+        _cleanup_free_ bool *claimed = NULL;
+        size_t n = 0, n_kept = 0;
+        bool restart_ids;
+
+        if (n_doors > DETECTOR_DOORS_MAX)
+                return -E2BIG;
+        for (size_t i = 0; i < n_doors; i++)
+                if (doors[i].spec.n_open > DOOR_STEPS_MAX || doors[i].spec.n_close > DOOR_STEPS_MAX)
+                        return -E2BIG;
+
+        if (n_doors > 0) {
+                seqs = calloc(2 * n_doors, sizeof(Sequence));
+                kept = calloc(2 * n_doors, sizeof(uint32_t));
+                claimed = calloc(d->n_sequences + 1, sizeof(bool));
+                if (!seqs || !kept || !claimed)
+                        return -ENOMEM;
+        }
+
+        /* A door that only names a set has no steps of its own: nothing to recognise. */
+        for (size_t i = 0; i < n_doors; i++) {
+                if (!doors[i].spec.has_sequence || doors[i].spec.n_open == 0)
+                        continue;
+                sequence_init(&seqs[n++], (unsigned) i, doors, DETECTOR_OPEN);
+                if (doors[i].spec.n_close > 0)
+                        sequence_init(&seqs[n++], (unsigned) i, doors, DETECTOR_CLOSE);
+        }
+
+        restart_ids = d->next_id > UINT32_MAX - 2 * DETECTOR_DOORS_MAX;
+        for (size_t i = 0; i < n; i++) {
+                size_t j = d->n_sequences;
+
+                if (!restart_ids)
+                        for (j = 0; j < d->n_sequences; j++)
+                                if (!claimed[j] && sequence_same(&d->sequences[j], &seqs[i]))
+                                        break;
+                if (j < d->n_sequences) {
+                        claimed[j] = true;
+                        seqs[i].id = d->sequences[j].id;
+                        kept[n_kept++] = seqs[i].id;
+                } else
+                        seqs[i].id = restart_ids ? (uint32_t) i + 1 : d->next_id++;
+        }
+        if (restart_ids)
+                d->next_id = (uint32_t) n + 1;
+
+        /* Drop the progress of every sequence that was not carried over. */
+        if (n_kept > 0)
+                qsort(kept, n_kept, sizeof(uint32_t), compare_u32);
+        for (uint32_t idx = d->lru_head, next; idx != NIL; idx = next) {
+                next = d->entries[idx].next;
+                if (n_kept == 0 || !bsearch(&d->entries[idx].seq, kept, n_kept, sizeof(uint32_t),
+                                            compare_u32))
+                        entry_remove(d, idx);
+        }
+
+        free(d->sequences);
+        d->sequences = TAKE_PTR(seqs);
+        d->n_sequences = n;
+        return 0;
+}
+
+/* ---- knocks ---- */
+
+static bool sequence_has(const Sequence *s, const KnockStep *step) {
+        for (unsigned i = 0; i < s->n_steps; i++)
+                if (knock_step_equal(&s->steps[i], step))
+                        return true;
+        return false;
+}
+
+static usec_t elapsed(usec_t from, usec_t to) {
+        return to > from ? to - from : 0;
+}
+
+/* Apply one knock at time t to one sequence (which has the step). True if it completed. */
+static bool advance(Detector *d, const Sequence *s, const KnockAddr *src, const KnockStep *step, usec_t t) {
+        bool is_first = knock_step_equal(step, &s->steps[0]);
+        uint32_t hash, idx;
+        Entry *e;
+
+        hash = key_hash(d, s->id, src->family, src->bytes);
+        idx = table_find(d, s->id, src->family, src->bytes, hash);
+        if (idx == NIL) {
+                if (!is_first)
+                        return false;
+                if (s->n_steps == 1)
+                        return true;
+                entry_add(d, s->id, src->family, src->bytes, hash, t);
+                return false;
+        }
+        e = &d->entries[idx];
+
+        if (elapsed(e->start, t) <= s->window) {
+                if (knock_step_equal(step, &s->steps[e->index - 1])) {
+                        touch(d, idx);
+                        return false;
+                }
+                if (knock_step_equal(step, &s->steps[e->index])) {
+                        if (e->index + 1U == s->n_steps) {
+                                entry_remove(d, idx);
+                                return true;
+                        }
+                        e->index++;
+                        touch(d, idx);
+                        return false;
+                }
+        }
+        /* A wrong step, or a run that outlived its window: start again or forget. */
+        if (!is_first) {
+                entry_remove(d, idx);
+                return false;
+        }
+        e->index = 1;
+        e->start = t;
+        touch(d, idx);
+        return false;
+}
+
+size_t detector_feed(Detector *d, const KnockEvent *e, usec_t now,
+                     DetectorAction *ret_actions, size_t max) {
+        KnockAddr src = { .family = e->src.family };
+        usec_t t = e->time == 0 || e->time > now ? now : e->time;
+        bool relevant = false, counted = false;
+        size_t n = 0;
+
+        d->stats.knocks++;
+        if (src.family != AF_INET && src.family != AF_INET6)
+                return 0;
+        /* Only the address's own bytes count: an IPv4 source's tail is zero whatever came in. */
+        memcpy(src.bytes, e->src.bytes, knock_addr_len(&src));
+
+        for (size_t i = 0; i < d->n_sequences; i++) {
+                const Sequence *s = &d->sequences[i];
+
+                if (!sequence_has(s, &e->step))
+                        continue;
+                relevant = true;
+                if (now - t > s->window)
+                        continue;
+                counted = true;
+                if (!advance(d, s, &src, &e->step, t))
+                        continue;
+                d->stats.completed++;
+                if (n < max)
+                        ret_actions[n++] = (DetectorAction) {
+                                .door = s->door,
+                                .verdict = s->verdict,
+                                .src = src,
+                        };
+        }
+        if (relevant && !counted)
+                d->stats.stale++;
+        return n;
+}
+
+void detector_get_stats(const Detector *d, DetectorStats *ret) {
+        *ret = d->stats;
+        ret->in_progress = d->count;
+        ret->capacity = d->capacity;
+}
+
+void detector_get_memory(const Detector *d, DetectorMemory *ret) {
+        *ret = (DetectorMemory) {
+                .entry_size = sizeof(Entry),
+                .entries_bytes = (size_t) d->capacity * sizeof(Entry),
+                .n_slots = (size_t) d->mask + 1,
+                .table_bytes = ((size_t) d->mask + 1) * sizeof(Slot),
+                .total_bytes = d->allocated,
+        };
+}
+
+/* ---- invariants (tests and fuzzers only) ---- */
+
+#ifdef DETECTOR_TESTING
+#include <stdarg.h>
+
+_printf_(3, 4)
+static int broken(char *msg, size_t size, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(msg, size, format, ap);
+        va_end(ap);
+        return -EUCLEAN;
+}
+
+static const Sequence *sequence_by_id(const Detector *d, uint32_t id) {
+        for (size_t i = 0; i < d->n_sequences; i++)
+                if (d->sequences[i].id == id)
+                        return &d->sequences[i];
+        return NULL;
+}
+
+int detector_check_invariants(const Detector *d, char *msg, size_t size) {
+        _cleanup_free_ uint8_t *state = calloc(d->capacity, 1); /* 1: in LRU, 2: free, |4: slotted */
+        uint32_t n = 0, prev = NIL, used_slots = 0;
+
+        if (!state)
+                return -ENOMEM;
+        if (d->count > d->capacity)
+                return broken(msg, size, "count %u > capacity %u", d->count, d->capacity);
+
+        for (uint32_t i = d->lru_head; i != NIL; prev = i, i = d->entries[i].next) {
+                const Entry *e = &d->entries[i];
+                const Sequence *s;
+
+                if (i >= d->capacity || state[i] || ++n > d->count)
+                        return broken(msg, size, "LRU list broken at entry %u", i);
+                state[i] = 1;
+                if (e->prev != prev)
+                        return broken(msg, size, "entry %u: prev %u, expected %u", i, e->prev, prev);
+                s = sequence_by_id(d, e->seq);
+                if (!s)
+                        return broken(msg, size, "entry %u: unknown sequence id %u", i, e->seq);
+                if (e->index < 1 || e->index >= s->n_steps)
+                        return broken(msg, size, "entry %u: index %u of %u steps", i, e->index, s->n_steps);
+                if (e->family != AF_INET && e->family != AF_INET6)
+                        return broken(msg, size, "entry %u: family %u", i, e->family);
+                if (e->hash != key_hash(d, e->seq, e->family, e->addr))
+                        return broken(msg, size, "entry %u: stale hash", i);
+                if (table_find(d, e->seq, e->family, e->addr, e->hash) != i)
+                        return broken(msg, size, "entry %u: lookup does not find it", i);
+        }
+        if (n != d->count || d->lru_tail != prev)
+                return broken(msg, size, "LRU list has %u entries (count %u), tail %u (expected %u)",
+                              n, d->count, d->lru_tail, prev);
+
+        n = 0;
+        for (uint32_t i = d->free_head; i != NIL; i = d->entries[i].next) {
+                if (i >= d->capacity || state[i] || ++n > d->capacity - d->count)
+                        return broken(msg, size, "free list broken at entry %u", i);
+                state[i] = 2;
+        }
+        if (n != d->capacity - d->count)
+                return broken(msg, size, "free list has %u entries, expected %u", n, d->capacity - d->count);
+
+        for (uint32_t j = 0; j <= d->mask; j++) {
+                const Slot *sl = &d->slots[j];
+                uint32_t idx = sl->entry - 1;
+
+                if (sl->entry == 0) {
+                        if (sl->hash != 0)
+                                return broken(msg, size, "empty slot %u has a hash", j);
+                        continue;
+                }
+                used_slots++;
+                if (idx >= d->capacity || (state[idx] & 3) != 1 || (state[idx] & 4))
+                        return broken(msg, size, "slot %u: entry %u is not in use or slotted twice", j, idx);
+                state[idx] |= 4;
+                if (sl->hash != d->entries[idx].hash)
+                        return broken(msg, size, "slot %u: hash differs from entry %u's", j, idx);
+                /* No empty slot between the home slot and this one, else lookups stop short. */
+                for (uint32_t k = sl->hash & d->mask; k != j; k = (k + 1) & d->mask)
+                        if (d->slots[k].entry == 0)
+                                return broken(msg, size, "slot %u: empty slot %u inside its probe run",
+                                              j, k);
+        }
+        if (used_slots != d->count)
+                return broken(msg, size, "%u slots used, %u entries in use", used_slots, d->count);
+        if (used_slots > d->mask / 2 + 1)
+                return broken(msg, size, "load above 1/2: %u of %u slots", used_slots, d->mask + 1);
+        return 0;
+}
+#endif

@@ -1,0 +1,701 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * door.c — parsing of door comments and assembly of the doors of a table (see door.h).
+ *
+ * Whose comment is it: a comment is ours when its first word is exactly "knockwatch"
+ * (a word being a run of letters, digits, "_" and "-"), so "knockwatch ssh",
+ * "knockwatch:" and a bare "knockwatch" are ours — and the last two are errors — while
+ * "knockwatchX", "knockwatch-old" or "allowed hosts" belong to someone else. A comment
+ * whose first word is "knockwatch" after leading blanks is ours too and an error, so
+ * that a stray space never silently disables a door.
+ *
+ * Errors carry the 1-based column of the offending token and a message naming what was
+ * expected and what was found; found text is quoted, at most 24 characters of it, with
+ * anything but printable ASCII escaped as \xNN (comments come from the kernel, and the
+ * messages end up in logs and terminals).
+ *
+ * A comment longer than DOOR_COMMENT_MAX is rejected: nft never writes one, and
+ * DoorSetInfo keeps only the first bytes of a longer one, so it may have been cut in the
+ * middle of a step ("tcp:3721" read as "tcp:37").
+ */
+#include <limits.h>
+#include <linux/netfilter/nf_tables.h>
+#include <stdarg.h>
+
+#include "door.h"
+
+#define QUOTE_MAX 24          /* characters of found text quoted in a message */
+#define QUOTE_BUF (2 + 40 + STRLEN("...") + 1)
+#define PROBLEM_MAX 2048      /* one message of doors_build(); bounded set names */
+
+/* ---- comment parser ---- */
+
+typedef struct Cursor {
+        const char *s;
+        size_t len;
+        size_t pos;
+        DoorSyntaxError *error;
+} Cursor;
+
+static bool is_word_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+}
+
+static bool is_name_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/* Quote s[0..n) into buf (size bytes, at least QUOTE_BUF): at most max characters of it,
+ * anything but printable ASCII escaped (\" \\ \xNN), "..." after the quote if cut. */
+static const char *quote_into(const char *s, size_t n, size_t max, char *buf, size_t size) {
+        size_t o = 0, i;
+
+        buf[o++] = '"';
+        for (i = 0; i < MIN(n, max); i++) {
+                unsigned char c = (unsigned char) s[i];
+
+                /* room for the widest escape, the closing quote, "..." and NUL */
+                if (o + 4 + 1 + STRLEN("...") + 1 > size)
+                        break;
+                if (c == '"' || c == '\\') {
+                        buf[o++] = '\\';
+                        buf[o++] = (char) c;
+                } else if (c >= 0x20 && c < 0x7f)
+                        buf[o++] = (char) c;
+                else
+                        o += (size_t) snprintf(buf + o, 5, "\\x%02x", c);
+        }
+        buf[o++] = '"';
+        if (i < n) {
+                memcpy(buf + o, "...", 3);
+                o += 3;
+        }
+        buf[o] = 0;
+        return buf;
+}
+
+static const char *quote(const char *s, size_t n, char buf[static QUOTE_BUF]) {
+        return quote_into(s, n, QUOTE_MAX, buf, QUOTE_BUF);
+}
+
+/* Length of the token at pos: up to the next space or the end. */
+static size_t token_len(const Cursor *c, size_t pos) {
+        size_t i = pos;
+
+        while (i < c->len && c->s[i] != ' ')
+                i++;
+        return i - pos;
+}
+
+static bool token_is(const Cursor *c, size_t pos, const char *word) {
+        size_t n = token_len(c, pos);
+
+        return n == strlen(word) && memcmp(c->s + pos, word, n) == 0;
+}
+
+/* What stands at pos, for "got …": the quoted token, or the end. */
+static const char *found(const Cursor *c, size_t pos, char buf[static QUOTE_BUF]) {
+        if (pos >= c->len)
+                return "the end of the comment";
+        return quote(c->s + pos, MAX(token_len(c, pos), (size_t) 1), buf);
+}
+
+_printf_(3, 4)
+static int fail(Cursor *c, size_t pos, const char *format, ...) {
+        va_list ap;
+
+        c->error->column = (unsigned) pos + 1;
+        va_start(ap, format);
+        (void) vsnprintf(c->error->message, sizeof(c->error->message), format, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
+/* Exactly one space, then something. what names the something. */
+static int expect_space(Cursor *c, const char *what) {
+        char q[QUOTE_BUF];
+
+        if (c->pos >= c->len || c->s[c->pos] != ' ')
+                return fail(c, c->pos, "expected a space and %s, got %s", what, found(c, c->pos, q));
+        c->pos++;
+        if (c->pos >= c->len)
+                return fail(c, c->pos, "expected %s, got the end of the comment", what);
+        if (c->s[c->pos] == ' ')
+                return fail(c, c->pos, "expected one space before %s, got several", what);
+        return 0;
+}
+
+static int parse_name(Cursor *c, DoorSpec *spec) {
+        size_t start = c->pos, n = 0;
+        char q[QUOTE_BUF];
+
+        while (start + n < c->len && c->s[start + n] != ' ' && c->s[start + n] != ':')
+                n++;
+        if (n == 0)
+                return fail(c, start, "expected a door name, got %s", found(c, start, q));
+        if (n > DOOR_NAME_MAX)
+                return fail(c, start, "door name %s is longer than %u characters",
+                            quote(c->s + start, n, q), DOOR_NAME_MAX);
+        if (c->s[start] < 'a' || c->s[start] > 'z')
+                return fail(c, start, "expected a door name starting with a letter a-z, got %s",
+                            quote(c->s + start, n, q));
+        for (size_t i = 1; i < n; i++)
+                if (!is_name_char(c->s[start + i]))
+                        return fail(c, start,
+                                    "door name may contain only a-z, 0-9, \"_\" and \"-\", got %s",
+                                    quote(c->s + start, n, q));
+
+        memcpy(spec->name, c->s + start, n);
+        spec->name[n] = 0;
+        c->pos += n;
+        return 0;
+}
+
+/* A list of steps; the opening list ends before the word "within", the closing one at the
+ * end of the comment. */
+static int parse_steps(Cursor *c, KnockStep *steps, unsigned *ret_n, bool closing) {
+        unsigned n = 0;
+        char q[QUOTE_BUF];
+
+        for (;;) {
+                size_t len = token_len(c, c->pos);
+                KnockStep step;
+
+                if (!closing && n > 0 && token_is(c, c->pos, "within"))
+                        break;
+                if (knock_step_parse(c->s + c->pos, len, &step) < 0) {
+                        if (!closing && n > 0 && !memchr(c->s + c->pos, ':', len))
+                                return fail(c, c->pos, "expected \"within\", got %s",
+                                            found(c, c->pos, q));
+                        return fail(c, c->pos, "expected a step like tcp:3721, got %s",
+                                    found(c, c->pos, q));
+                }
+                if (n >= DOOR_STEPS_MAX)
+                        return fail(c, c->pos, "too many steps: at most %u, got %s as step %u",
+                                    DOOR_STEPS_MAX, found(c, c->pos, q), n + 1);
+                steps[n++] = step;
+                c->pos += len;
+
+                if (c->pos >= c->len) {
+                        if (closing)
+                                break;
+                        return fail(c, c->pos, "expected \"within\" and a window after the steps, "
+                                    "got the end of the comment");
+                }
+                if (expect_space(c, closing ? "a step" : "a step or \"within\"") < 0)
+                        return -EINVAL;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+/* N(ms|s|m): decimal without sign or leading zero, 1 ms … DOOR_WINDOW_MAX. */
+static int parse_window(Cursor *c, usec_t *ret) {
+        static const struct {
+                const char *suffix;
+                usec_t unit;
+        } units[] = {
+                { "ms", USEC_PER_MSEC },
+                { "s", USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC },
+        };
+        size_t len = token_len(c, c->pos), digits = 0;
+        const char *t = c->s + c->pos;
+        char q[QUOTE_BUF];
+        uint64_t v = 0;
+
+        while (digits < len && t[digits] >= '0' && t[digits] <= '9')
+                digits++;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                if (len - digits != strlen(units[i].suffix) ||
+                    memcmp(t + digits, units[i].suffix, len - digits) != 0)
+                        continue;
+                if (digits == 0 || (t[0] == '0' && digits > 1))
+                        break;
+                /* 10 digits times the largest unit still fits in 64 bits */
+                if (digits > 10)
+                        return fail(c, c->pos, "window %s must be between 1ms and %llum",
+                                    quote(t, len, q),
+                                    (unsigned long long) (DOOR_WINDOW_MAX / (60 * USEC_PER_SEC)));
+                for (size_t j = 0; j < digits; j++)
+                        v = v * 10 + (uint64_t) (t[j] - '0');
+                v *= units[i].unit;
+                if (v < USEC_PER_MSEC || v > DOOR_WINDOW_MAX)
+                        return fail(c, c->pos, "window %s must be between 1ms and %llum",
+                                    quote(t, len, q),
+                                    (unsigned long long) (DOOR_WINDOW_MAX / (60 * USEC_PER_SEC)));
+                c->pos += len;
+                *ret = v;
+                return 0;
+        }
+        return fail(c, c->pos, "expected a window like 10s (a number and ms, s or m), got %s",
+                    found(c, c->pos, q));
+}
+
+/* The grammar after the leading "knockwatch" (c->pos is just past it). */
+static int parse_door(Cursor *c, DoorSpec *spec) {
+        char q[QUOTE_BUF];
+        int r;
+
+        r = expect_space(c, "a door name");
+        if (r < 0)
+                return r;
+        r = parse_name(c, spec);
+        if (r < 0)
+                return r;
+        if (c->pos >= c->len)
+                return 0; /* "knockwatch NAME": attached to a door declared elsewhere */
+        if (c->s[c->pos] != ':')
+                return fail(c, c->pos, "expected \":\" and the steps after the door name, "
+                            "or the end, got %s", found(c, c->pos, q));
+        c->pos++;
+        spec->has_sequence = true;
+
+        r = expect_space(c, "a step like tcp:3721");
+        if (r < 0)
+                return r;
+        r = parse_steps(c, spec->open, &spec->n_open, false);
+        if (r < 0)
+                return r;
+        c->pos += STRLEN("within");
+        r = expect_space(c, "a window like 10s");
+        if (r < 0)
+                return r;
+        r = parse_window(c, &spec->window);
+        if (r < 0)
+                return r;
+        if (c->pos >= c->len)
+                return 0;
+
+        r = expect_space(c, "\"close\"");
+        if (r < 0)
+                return r;
+        if (!token_is(c, c->pos, "close"))
+                return fail(c, c->pos, "expected \"close\" or the end of the comment, got %s",
+                            found(c, c->pos, q));
+        c->pos += STRLEN("close");
+        r = expect_space(c, "a step like tcp:3721");
+        if (r < 0)
+                return r;
+        return parse_steps(c, spec->close, &spec->n_close, true);
+}
+
+/* Like door_comment_parse(), but fills *spec as it goes, so that on an error spec->name
+ * tells which door the broken comment meant (empty if the name itself was bad). */
+static int parse_comment(const char *comment, DoorSpec *spec, DoorSyntaxError *error) {
+        Cursor c = { .s = comment, .len = strlen(comment), .error = error };
+        size_t lead = strspn(comment, " \t");
+
+        *spec = (DoorSpec) {};
+        if (!startswith(comment + lead, "knockwatch") || is_word_char(comment[lead + STRLEN("knockwatch")]))
+                return 0;
+        if (lead > 0)
+                return fail(&c, 0, "expected \"knockwatch\" at the start of the comment, got %s",
+                            comment[0] == ' ' ? "a space" : "a tab");
+        if (c.len > DOOR_COMMENT_MAX)
+                return fail(&c, DOOR_COMMENT_MAX, "comment is longer than %u characters",
+                            DOOR_COMMENT_MAX);
+
+        c.pos = STRLEN("knockwatch");
+        if (parse_door(&c, spec) < 0)
+                return -EINVAL;
+        return 1;
+}
+
+int door_comment_parse(const char *comment, DoorSpec *ret, DoorSyntaxError *ret_error) {
+        DoorSyntaxError error = {};
+        DoorSpec spec;
+        int r;
+
+        r = parse_comment(comment, &spec, &error);
+        if (r < 0) {
+                *ret_error = error;
+                return r;
+        }
+        if (r > 0)
+                *ret = spec;
+        return r;
+}
+
+/* ---- formatting ---- */
+
+static void format_window(usec_t w, char *buf, size_t size) {
+        if (w > 0 && w % (60 * USEC_PER_SEC) == 0)
+                (void) snprintf(buf, size, "%llum", (unsigned long long) (w / (60 * USEC_PER_SEC)));
+        else if (w > 0 && w % USEC_PER_SEC == 0)
+                (void) snprintf(buf, size, "%llus", (unsigned long long) (w / USEC_PER_SEC));
+        else
+                (void) snprintf(buf, size, "%llums", (unsigned long long) (w / USEC_PER_MSEC));
+}
+
+/* Append to buf; once something did not fit, *len is size or more. */
+_printf_(4, 5)
+static void append(char *buf, size_t size, size_t *len, const char *format, ...) {
+        va_list ap;
+        int n;
+
+        if (*len >= size)
+                return;
+        va_start(ap, format);
+        n = vsnprintf(buf + *len, size - *len, format, ap);
+        va_end(ap);
+        *len = n < 0 ? size : *len + (size_t) n;
+}
+
+static void append_steps(char *buf, size_t size, size_t *len, const KnockStep *steps, unsigned n) {
+        char s[KNOCK_STEP_STRLEN];
+
+        for (unsigned i = 0; i < n; i++)
+                append(buf, size, len, "%s%s", i > 0 ? " " : "", knock_step_format(&steps[i], s));
+}
+
+int door_spec_format(const DoorSpec *spec, char *buf, size_t size) {
+        char w[32];
+        size_t len = 0;
+
+        if (size == 0)
+                return -ENOBUFS;
+        buf[0] = 0;
+        if (!spec->has_sequence)
+                return 0;
+        format_window(spec->window, w, sizeof(w));
+        append_steps(buf, size, &len, spec->open, spec->n_open);
+        append(buf, size, &len, " within %s", w);
+        if (spec->n_close > 0) {
+                append(buf, size, &len, " close ");
+                append_steps(buf, size, &len, spec->close, spec->n_close);
+        }
+        return len < size ? 0 : -ENOBUFS;
+}
+
+const Door *doors_find(const Door *doors, size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(doors[i].spec.name, name))
+                        return &doors[i];
+        return NULL;
+}
+
+/* ---- doors of a table ---- */
+
+typedef struct SetEntry {
+        const DoorSetInfo *info;
+        size_t index;           /* position in the input, to keep reports in input order */
+        char name[DOOR_SET_NAME_MAX];        /* the set's name, surely NUL-terminated */
+        char set[DOOR_SET_NAME_MAX * 4 + 3]; /* the same, quoted for messages */
+        DoorSpec spec;
+        bool parsed;            /* the comment is valid (spec is complete) */
+        bool usable;            /* parsed, and the set itself can take grants */
+} SetEntry;
+
+typedef struct Reporter {
+        door_problem_fn fn;
+        void *userdata;
+        unsigned errors;
+} Reporter;
+
+_printf_(4, 5)
+static void problem(Reporter *rep, DoorSeverity severity, const SetEntry *e, const char *format, ...) {
+        char message[PROBLEM_MAX];
+        va_list ap;
+
+        if (severity == DOOR_ERROR)
+                rep->errors++;
+        if (!rep->fn)
+                return;
+        va_start(ap, format);
+        (void) vsnprintf(message, sizeof(message), format, ap);
+        va_end(ap);
+        rep->fn(severity, e ? e->name : NULL, message, rep->userdata);
+}
+
+static bool steps_equal(const KnockStep *a, unsigned na, const KnockStep *b, unsigned nb) {
+        if (na != nb)
+                return false;
+        for (unsigned i = 0; i < na; i++)
+                if (!knock_step_equal(&a[i], &b[i]))
+                        return false;
+        return true;
+}
+
+static bool spec_equal(const DoorSpec *a, const DoorSpec *b) {
+        return a->window == b->window &&
+               steps_equal(a->open, a->n_open, b->open, b->n_open) &&
+               steps_equal(a->close, a->n_close, b->close, b->n_close);
+}
+
+/* Parse a set's comment and check the set; problems of the set alone are reported here. */
+static void check_set(Reporter *rep, SetEntry *e) {
+        const DoorSetInfo *info = e->info;
+        char comment[sizeof(info->comment) + 1];
+        DoorSyntaxError error = {};
+        int r;
+
+        /* The comment is meant to be NUL-terminated; do not trust that. */
+        memcpy(comment, info->comment, sizeof(info->comment));
+        comment[sizeof(info->comment)] = 0;
+
+        r = parse_comment(comment, &e->spec, &error);
+        if (r == 0)
+                return;
+        if (r < 0) {
+                problem(rep, DOOR_ERROR, e, "set %s: comment column %u: %s", e->set, error.column,
+                        error.message);
+                return;
+        }
+        e->parsed = e->usable = true;
+
+        if (strnlen(info->name, sizeof(info->name)) >= sizeof(info->name)) {
+                problem(rep, DOOR_ERROR, e, "set %s: its name is longer than %zu characters",
+                        e->set, sizeof(info->name) - 1);
+                e->usable = false;
+        }
+        if (info->key_len != 4 && info->key_len != 16) {
+                problem(rep, DOOR_ERROR, e, "set %s: its key is not an address (%u bytes); a door "
+                        "set needs \"type ipv4_addr\" or \"type ipv6_addr\"", e->set, info->key_len);
+                e->usable = false;
+        }
+        if (!(info->flags & NFT_SET_TIMEOUT)) {
+                problem(rep, DOOR_ERROR, e, "set %s: has no \"flags timeout\"; add flags timeout so "
+                        "grants expire", e->set);
+                e->usable = false;
+        }
+        /* One address added to an interval set becomes a range reaching to the end of the
+         * address space (192.0.2.9-255.255.255.255): one knock would open it to millions. */
+        if (info->flags & NFT_SET_INTERVAL) {
+                problem(rep, DOOR_ERROR, e, "set %s: has \"flags interval\", so a granted address "
+                        "would open a whole range; remove flags interval", e->set);
+                e->usable = false;
+        }
+        if (info->flags & (NFT_SET_MAP | NFT_SET_OBJECT)) {
+                problem(rep, DOOR_ERROR, e, "set %s: is a map; a door needs a plain set of "
+                        "addresses", e->set);
+                e->usable = false;
+        }
+        if (info->flags & NFT_SET_CONSTANT) {
+                problem(rep, DOOR_ERROR, e, "set %s: has \"flags constant\", so nothing can be "
+                        "added to it; remove flags constant", e->set);
+                e->usable = false;
+        }
+        if (info->timeout_ms == 0) {
+                problem(rep, DOOR_ERROR, e, "set %s: door \"%s\" has no default timeout; add e.g. "
+                        "\"timeout 60s\" to the set", e->set, e->spec.name);
+                e->usable = false;
+        }
+}
+
+static int compare_entries(const void *a, const void *b) {
+        const SetEntry *x = a, *y = b;
+        int c = strcmp(x->spec.name, y->spec.name);
+
+        if (c != 0)
+                return c;
+        return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* An immediate repeat is ignored by the detector as a retransmission: never completes. */
+static bool check_repeats(Reporter *rep, const SetEntry *decl, const KnockStep *steps, unsigned n,
+                          const char *which) {
+        char s[KNOCK_STEP_STRLEN];
+
+        for (unsigned i = 1; i < n; i++)
+                if (knock_step_equal(&steps[i - 1], &steps[i])) {
+                        problem(rep, DOOR_ERROR, decl, "door \"%s\": %s follows itself in the %s "
+                                "sequence (steps %u and %u); a repeat is ignored as a retransmission, "
+                                "so the sequence can never complete — put another step between",
+                                decl->spec.name, knock_step_format(&steps[i], s), which, i, i + 1);
+                        return false;
+                }
+        return true;
+}
+
+/* Ports strictly rising or falling, all of one protocol: what a sequential scan sends.
+ * Only the opening sequence matters: a closing sequence only revokes the knocker's own
+ * grant, so a scan completing it harms nobody else. */
+static void check_monotonic(Reporter *rep, const SetEntry *decl) {
+        const KnockStep *st = decl->spec.open;
+        unsigned n = decl->spec.n_open;
+        bool rising = true, falling = true;
+        char list[DOOR_STEPS_MAX * KNOCK_STEP_STRLEN];
+        size_t len = 0;
+
+        if (n < 2 || st[0].proto == KNOCK_PROTO_PING)
+                return;
+        for (unsigned i = 1; i < n; i++) {
+                if (st[i].proto != st[0].proto)
+                        return;
+                rising = rising && st[i].value > st[i - 1].value;
+                falling = falling && st[i].value < st[i - 1].value;
+        }
+        if (!rising && !falling)
+                return;
+        append_steps(list, sizeof(list), &len, st, n);
+        problem(rep, DOOR_WARNING, decl, "door \"%s\": %s %s strictly; a port scan walks it — mix "
+                "the order", decl->spec.name, list, rising ? "rises" : "falls");
+}
+
+static void check_ping_ipv4(Reporter *rep, const SetEntry *decl) {
+        const DoorSpec *spec = &decl->spec;
+        char s[KNOCK_STEP_STRLEN];
+
+        for (unsigned i = 0; i < spec->n_open + spec->n_close; i++) {
+                const KnockStep *st = i < spec->n_open ? &spec->open[i] : &spec->close[i - spec->n_open];
+
+                if (st->proto == KNOCK_PROTO_PING && st->value > KNOCK_PING_MAX_IPV4) {
+                        problem(rep, DOOR_WARNING, decl, "door \"%s\": %s is larger than an IPv4 "
+                                "echo request can carry (%u bytes), so IPv4 clients can never "
+                                "complete it — use a smaller size", spec->name,
+                                knock_step_format(st, s), KNOCK_PING_MAX_IPV4);
+                        return;
+                }
+        }
+}
+
+/* The checks of one declared sequence; returns false if it is unusable. */
+static bool check_sequence(Reporter *rep, const SetEntry *decl, bool has_ipv4) {
+        const DoorSpec *spec = &decl->spec;
+        char s[KNOCK_STEP_STRLEN];
+        bool ok;
+
+        ok = check_repeats(rep, decl, spec->open, spec->n_open, "opening");
+        ok = check_repeats(rep, decl, spec->close, spec->n_close, "closing") && ok;
+
+        if (spec->n_open == 1)
+                problem(rep, DOOR_WARNING, decl, "door \"%s\": a single step (%s) opens it, so does "
+                        "any scan that sends it — use three or more steps", spec->name,
+                        knock_step_format(&spec->open[0], s));
+        check_monotonic(rep, decl);
+        if (steps_equal(spec->open, spec->n_open, spec->close, spec->n_close))
+                problem(rep, DOOR_WARNING, decl, "door \"%s\": the closing sequence is the opening "
+                        "one, so every run opens and closes at once — change one of them", spec->name);
+        if (has_ipv4)
+                check_ping_ipv4(rep, decl);
+        return ok;
+}
+
+/* At most one set of each family per door. Returns false on a second one. */
+static bool check_families(Reporter *rep, SetEntry *group, size_t n, const char *door,
+                           const SetEntry **ret_v4, const SetEntry **ret_v6) {
+        const SetEntry *v4 = NULL, *v6 = NULL;
+        bool ok = true;
+
+        for (size_t i = 0; i < n; i++) {
+                const SetEntry *e = &group[i], **slot;
+
+                if (!e->parsed || (e->info->key_len != 4 && e->info->key_len != 16))
+                        continue;
+                slot = e->info->key_len == 4 ? &v4 : &v6;
+                if (*slot) {
+                        problem(rep, DOOR_ERROR, e, "sets %s and %s are both %s sets of door \"%s\"; "
+                                "a door takes at most one IPv4 and one IPv6 set", (*slot)->set, e->set,
+                                e->info->key_len == 4 ? "IPv4" : "IPv6", door);
+                        ok = false;
+                } else
+                        *slot = e;
+        }
+        *ret_v4 = v4;
+        *ret_v6 = v6;
+        return ok;
+}
+
+/* All sets of one door (group[0…n), sorted by input order). Returns true and fills *ret if
+ * the door has no error. */
+static bool build_door(Reporter *rep, SetEntry *group, size_t n, Door *ret) {
+        const SetEntry *decl = NULL, *v4, *v6;
+        const char *name = group[0].spec.name;
+        bool ok = true, broken_comment = false;
+
+        for (size_t i = 0; i < n; i++) {
+                SetEntry *e = &group[i];
+
+                if (!e->parsed) {
+                        broken_comment = true;
+                        continue;
+                }
+                ok = ok && e->usable;
+                if (!e->spec.has_sequence)
+                        continue;
+                if (!decl)
+                        decl = e;
+                else if (!spec_equal(&decl->spec, &e->spec)) {
+                        problem(rep, DOOR_ERROR, e, "sets %s and %s both declare door \"%s\" with "
+                                "different sequences", decl->set, e->set, name);
+                        ok = false;
+                }
+        }
+        ok = check_families(rep, group, n, name, &v4, &v6) && ok;
+
+        if (!decl) {
+                /* A broken declaration was reported already; do not blame the others for it. */
+                if (!broken_comment)
+                        for (size_t i = 0; i < n; i++)
+                                problem(rep, DOOR_ERROR, &group[i], "set %s: names door \"%s\" but "
+                                        "no set declares its sequence", group[i].set, name);
+                return false;
+        }
+        ok = check_sequence(rep, decl, v4 != NULL) && ok;
+        if (!ok || broken_comment)
+                return false;
+
+        *ret = (Door) { .spec = decl->spec };
+        if (v4) {
+                strcpy(ret->set4, v4->name);
+                ret->timeout4_ms = v4->info->timeout_ms;
+        }
+        if (v6) {
+                strcpy(ret->set6, v6->name);
+                ret->timeout6_ms = v6->info->timeout_ms;
+        }
+        return true;
+}
+
+int doors_build(const DoorSetInfo *sets, size_t n_sets, Door **ret_doors, size_t *ret_n,
+                door_problem_fn report, void *userdata) {
+        _cleanup_free_ SetEntry *entries = NULL;
+        _cleanup_free_ Door *doors = NULL;
+        Reporter rep = { .fn = report, .userdata = userdata };
+        size_t n_entries = 0, n_doors = 0;
+
+        if (n_sets > 0) {
+                entries = calloc(n_sets, sizeof(SetEntry));
+                if (!entries)
+                        return -ENOMEM;
+        }
+
+        for (size_t i = 0; i < n_sets; i++) {
+                SetEntry *e = &entries[n_entries];
+
+                if (!sets[i].has_comment)
+                        continue;
+                *e = (SetEntry) { .info = &sets[i], .index = i };
+                memcpy(e->name, sets[i].name, sizeof(e->name) - 1);
+                /* Set names are short identifiers in nft; quoted whole, escaped. */
+                quote_into(e->name, strlen(e->name), SIZE_MAX, e->set, sizeof(e->set));
+                check_set(&rep, e);
+                /* Keep what belongs to a door: a valid comment, or a broken one whose door
+                 * name could be read (that door is then not built). */
+                if (e->parsed || e->spec.name[0])
+                        n_entries++;
+        }
+
+        if (n_entries > 0) {
+                qsort(entries, n_entries, sizeof(SetEntry), compare_entries);
+                doors = calloc(n_entries, sizeof(Door));
+                if (!doors)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0, j; i < n_entries; i = j) {
+                for (j = i + 1; j < n_entries && streq(entries[j].spec.name, entries[i].spec.name); j++)
+                        ;
+                if (build_door(&rep, entries + i, j - i, &doors[n_doors]))
+                        n_doors++;
+        }
+
+        if (n_doors == 0) {
+                free(doors);
+                doors = NULL;
+        }
+        *ret_doors = TAKE_PTR(doors);
+        *ret_n = n_doors;
+        return (int) MIN(rep.errors, (unsigned) INT_MAX);
+}

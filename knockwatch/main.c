@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * main.c — the knockwatch command: picks the verb, and parses the daemon's options.
+ *
+ *   knockwatch [OPTIONS]              run the daemon (also: knockwatch run [OPTIONS])
+ *   knockwatch check|status|grant|revoke|parse|knock ...
+ */
+#include <getopt.h>
+#include <syslog.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "detector.h"
+#include "log.h"
+#include "state.h"
+#include "status.h"
+#include "verbs.h"
+
+static void help_daemon(void) {
+        printf("Usage: knockwatch [OPTIONS]\n"
+               "       knockwatch COMMAND [ARGS...]\n"
+               "\n"
+               "Port knocking on nftables: watch the kernel log for the knocks that the ruleset's\n"
+               "log rules record, and add each source that completes a door's sequence to the\n"
+               "door's set, whose elements expire on their own.\n"
+               "\n"
+               "Daemon options:\n"
+               "  -s, --source=SOURCE     auto (default: kmsg if readable, else journal), kmsg,\n"
+               "                          journal, file:PATH, or - for standard input\n"
+               "  -t, --table=FAMILY:NAME the table holding the doors (default %s)\n"
+               "      --capacity=N        sources tracked part-way through a sequence\n"
+               "                          (default %u; the least recently seen is dropped)\n"
+               "      --state-dir=DIR     where the log position is kept (default\n"
+               "                          $STATE_DIRECTORY or %s)\n"
+               "      --runtime-dir=DIR   where the status file is written (default\n"
+               "                          $RUNTIME_DIRECTORY or %s)\n"
+               "      --journal-dir=DIR   read the journal files in DIR (journal source)\n"
+               "      --log-target=TARGET auto, console or journal\n"
+               "      --log-level=LEVEL   err, warning, notice, info (default) or debug\n"
+               "  -h, --help              show this help\n"
+               "      --version           show the version\n"
+               "\n"
+               "Commands:\n"
+               "  check                   read the doors from the ruleset and report problems\n"
+               "  status                  doors, live grants with time left, counters\n"
+               "  grant DOOR ADDR [--timeout T]   add ADDR to the door's set\n"
+               "  revoke DOOR ADDR        remove ADDR from the door's set\n"
+               "  parse [FILE]            print the knocks in LOG lines: \"SRC STEP\" per line\n"
+               "  knock HOST STEP...      knock: tcp:PORT, udp:PORT, ping:SIZE (no root needed)\n"
+               "\n"
+               "See knockwatch(8) and knockwatch.nft(5).\n",
+               NFT_TABLE_DEFAULT, DETECTOR_CAPACITY_DEFAULT, STATE_DIR_DEFAULT, RUNTIME_DIR_DEFAULT);
+}
+
+/* systemd passes StateDirectory=/RuntimeDirectory= paths in the environment; a list
+ * (colon-separated) names the first one. */
+static const char *dir_from_env(const char *name, const char *fallback, char *buf, size_t size) {
+        const char *e = getenv(name);
+
+        if (!e || e[0] != '/')
+                return fallback;
+        (void) snprintf(buf, size, "%.*s", (int) strcspn(e, ":"), e);
+        return buf;
+}
+
+static int parse_size(const char *s, size_t min, size_t max, size_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        if (s[0] < '0' || s[0] > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || *end || v < min || v > max)
+                return -ERANGE;
+        *ret = (size_t) v;
+        return 0;
+}
+
+int verb_run(int argc, char *argv[]) {
+        enum {
+                ARG_CAPACITY = 0x100,
+                ARG_STATE_DIR,
+                ARG_RUNTIME_DIR,
+                ARG_JOURNAL_DIR,
+                ARG_LOG_TARGET,
+                ARG_LOG_LEVEL,
+                ARG_VERSION,
+        };
+        static const struct option options[] = {
+                { "source", required_argument, NULL, 's' },
+                { "table", required_argument, NULL, 't' },
+                { "capacity", required_argument, NULL, ARG_CAPACITY },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
+                { "journal-dir", required_argument, NULL, ARG_JOURNAL_DIR },
+                { "log-target", required_argument, NULL, ARG_LOG_TARGET },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {}
+        };
+        char state_buf[4096], runtime_buf[4096];
+        DaemonOptions o = {
+                .source_kind = SOURCE_AUTO,
+                .capacity = DETECTOR_CAPACITY_DEFAULT,
+                .state_dir = dir_from_env("STATE_DIRECTORY", STATE_DIR_DEFAULT, state_buf, sizeof(state_buf)),
+                .runtime_dir = dir_from_env("RUNTIME_DIRECTORY", RUNTIME_DIR_DEFAULT, runtime_buf, sizeof(runtime_buf)),
+        };
+        LogTarget target;
+        int c, level;
+
+        (void) nft_table_parse(NFT_TABLE_DEFAULT, &o.table);
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "hs:t:", options, NULL)) >= 0)
+                switch (c) {
+                case 's':
+                        if (source_spec_parse(optarg, &o.source_kind, &o.source_path) < 0) {
+                                log_error("Invalid --source \"%s\": expected auto, kmsg, journal, "
+                                          "file:/ABSOLUTE/PATH or -.", optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case 't':
+                        if (nft_table_parse(optarg, &o.table) < 0) {
+                                log_error("Invalid --table \"%s\": expected FAMILY:NAME with FAMILY "
+                                          "inet, ip or ip6, e.g. inet:knockwatch.", optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case ARG_CAPACITY:
+                        if (parse_size(optarg, 1, DETECTOR_CAPACITY_MAX, &o.capacity) < 0) {
+                                log_error("Invalid --capacity \"%s\": expected a number from 1 to %u.",
+                                          optarg, DETECTOR_CAPACITY_MAX);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case ARG_STATE_DIR:
+                        o.state_dir = optarg;
+                        break;
+                case ARG_RUNTIME_DIR:
+                        o.runtime_dir = optarg;
+                        break;
+                case ARG_JOURNAL_DIR:
+                        o.journal_dir = optarg;
+                        break;
+                case ARG_LOG_TARGET:
+                        if (log_target_from_string(optarg, &target) < 0) {
+                                log_error("Invalid --log-target \"%s\": expected auto, console or journal.", optarg);
+                                return EXIT_USAGE;
+                        }
+                        log_set_target(target);
+                        break;
+                case ARG_LOG_LEVEL:
+                        level = log_level_from_string(optarg);
+                        if (level < 0) {
+                                log_error("Invalid --log-level \"%s\": expected err, warning, notice, "
+                                          "info or debug.", optarg);
+                                return EXIT_USAGE;
+                        }
+                        log_set_max_level(level);
+                        break;
+                case 'h':
+                        help_daemon();
+                        return EXIT_SUCCESS;
+                case ARG_VERSION:
+                        printf("knockwatch %s\n", PACKAGE_VERSION);
+                        return EXIT_SUCCESS;
+                default:
+                        return EXIT_USAGE; /* getopt said what */
+                }
+        if (optind < argc) {
+                log_error("Unexpected argument \"%s\"; see knockwatch --help.", argv[optind]);
+                return EXIT_USAGE;
+        }
+        if (o.state_dir[0] != '/' || o.runtime_dir[0] != '/' || (o.journal_dir && o.journal_dir[0] != '/')) {
+                log_error("--state-dir, --runtime-dir and --journal-dir take absolute paths.");
+                return EXIT_USAGE;
+        }
+        return daemon_run(&o);
+}
+
+int main(int argc, char *argv[]) {
+        static const struct {
+                const char *name;
+                int (*run)(int argc, char *argv[]);
+        } verbs[] = {
+                { "run", verb_run },
+                { "check", verb_check },
+                { "status", verb_status },
+                { "grant", verb_grant },
+                { "revoke", verb_revoke },
+                { "parse", verb_parse },
+                { "knock", verb_knock },
+        };
+
+        if (argc > 1 && argv[1][0] != '-') {
+                for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                        if (streq(argv[1], verbs[i].name))
+                                return verbs[i].run(argc - 1, argv + 1);
+                log_error("Unknown command \"%s\"; see knockwatch --help.", argv[1]);
+                return EXIT_USAGE;
+        }
+        return verb_run(argc, argv);
+}

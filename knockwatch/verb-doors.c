@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * verb-doors.c — the commands that read or change the doors' sets directly:
+ *
+ *   knockwatch check  [--table=T]                      report the doors and every problem
+ *   knockwatch status [--table=T] [--runtime-dir=D]    doors, live grants, daemon counters
+ *   knockwatch grant  [--table=T] [--timeout=D] DOOR ADDR
+ *   knockwatch revoke [--table=T] DOOR ADDR
+ *
+ * They talk to the kernel, not to the daemon: a running daemon sees grant and revoke
+ * through nftables notifications like any other change. grant and revoke write an
+ * audit record (reason "manual") as the daemon does for its own changes.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <time.h>
+
+#include "audit.h"
+#include "door.h"
+#include "duration.h"
+#include "log.h"
+#include "nft.h"
+#include "status.h"
+#include "verbs.h"
+
+#define GRANT_TIMEOUT_MAX_MS (30ULL * 86400 * 1000)
+
+typedef struct VerbOptions {
+        NftTable table;
+        const char *runtime_dir;
+        uint64_t timeout_ms;        /* grant: 0 = the set's default */
+        char table_label[DOOR_SET_NAME_MAX + 8];
+} VerbOptions;
+
+/* Parse the options the door verbs share; on return argv[optind…] are the positional
+ * arguments. Returns 0, 1 if help was shown, or -EINVAL (error already printed). */
+static int parse_verb_options(int argc, char *argv[], const char *usage, bool with_timeout,
+                              bool with_runtime_dir, VerbOptions *o) {
+        enum { ARG_RUNTIME_DIR = 0x100 };
+        static const struct option options[] = {
+                { "table", required_argument, NULL, 't' },
+                { "timeout", required_argument, NULL, 'T' },
+                { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        const char *e = getenv("RUNTIME_DIRECTORY");
+        int c;
+
+        *o = (VerbOptions) { .runtime_dir = e && e[0] == '/' ? e : RUNTIME_DIR_DEFAULT };
+        (void) nft_table_parse(NFT_TABLE_DEFAULT, &o->table);
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+ht:", options, NULL)) >= 0)
+                switch (c) {
+                case 't':
+                        if (nft_table_parse(optarg, &o->table) < 0) {
+                                log_error("Invalid --table \"%s\": expected FAMILY:NAME with FAMILY "
+                                          "inet, ip or ip6, e.g. inet:knockwatch.", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case 'T':
+                        if (!with_timeout)
+                                goto unknown;
+                        if (duration_parse_ms(optarg, strlen(optarg), GRANT_TIMEOUT_MAX_MS, &o->timeout_ms) < 0) {
+                                log_error("Invalid --timeout \"%s\": expected a duration such as 90s, "
+                                          "10m or 1h30m, at most 30d.", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_RUNTIME_DIR:
+                        if (!with_runtime_dir)
+                                goto unknown;
+                        o->runtime_dir = optarg;
+                        break;
+                case 'h':
+                        printf("Usage: knockwatch %s\n", usage);
+                        return 1;
+                default:
+                unknown:
+                        log_error("Usage: knockwatch %s", usage);
+                        return -EINVAL;
+                }
+        (void) nft_table_format(&o->table, o->table_label, sizeof(o->table_label));
+        return 0;
+}
+
+typedef struct ProblemCount {
+        unsigned errors, warnings;
+        bool print;
+} ProblemCount;
+
+static void on_problem(DoorSeverity severity, const char *set, const char *message, void *userdata) {
+        ProblemCount *p = userdata;
+
+        if (severity == DOOR_ERROR)
+                p->errors++;
+        else
+                p->warnings++;
+        if (p->print)
+                printf("%s: %s\n", severity == DOOR_ERROR ? "error" : "warning", message);
+}
+
+/* Read the doors; failures are explained in one line naming the table. */
+static int load_doors(Nft *nft, const VerbOptions *o, ProblemCount *problems, Door **ret_doors,
+                      size_t *ret_n) {
+        _cleanup_free_ DoorSetInfo *sets = NULL;
+        size_t n_sets = 0;
+        int r;
+
+        r = nft_get_sets(nft, &o->table, &sets, &n_sets);
+        if (r == -ENOENT)
+                return log_error_errno(r, "Table %s does not exist; load the ruleset first "
+                                       "(nft -f /etc/knockwatch/knockwatch.nft).", o->table_label);
+        if (r == -EPERM || r == -EACCES)
+                return log_error_errno(r, "Cannot read table %s: %m; this needs CAP_NET_ADMIN "
+                                       "(run as root).", o->table_label);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read table %s: %m", o->table_label);
+        r = doors_build(sets, n_sets, ret_doors, ret_n, on_problem, problems);
+        if (r < 0)
+                return log_error_errno(r, "Cannot build the doors of table %s: %m", o->table_label);
+        return 0;
+}
+
+static int open_nft(Nft **ret) {
+        int r = nft_open(ret);
+
+        if (r < 0)
+                return log_error_errno(r, "Cannot open a netfilter netlink socket: %m");
+        return 0;
+}
+
+static void print_door(const Door *door) {
+        char spec[512], t4[DURATION_STRLEN], t6[DURATION_STRLEN];
+
+        (void) door_spec_format(&door->spec, spec, sizeof(spec));
+        printf("door %s: %s\n", door->spec.name, spec);
+        if (door->set4[0])
+                printf("  IPv4 set %s, grants last %s\n", door->set4, duration_format_ms(door->timeout4_ms, t4));
+        if (door->set6[0])
+                printf("  IPv6 set %s, grants last %s\n", door->set6, duration_format_ms(door->timeout6_ms, t6));
+}
+
+int verb_check(int argc, char *argv[]) {
+        _cleanup_(nft_freep) Nft *nft = NULL;
+        _cleanup_free_ Door *doors = NULL;
+        ProblemCount problems = { .print = true };
+        VerbOptions o;
+        size_t n = 0;
+        int r;
+
+        r = parse_verb_options(argc, argv, "check [--table=FAMILY:NAME]", false, false, &o);
+        if (r != 0)
+                return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+        if (optind != argc) {
+                log_error("Usage: knockwatch check [--table=FAMILY:NAME]");
+                return EXIT_USAGE;
+        }
+        if (open_nft(&nft) < 0 || load_doors(nft, &o, &problems, &doors, &n) < 0)
+                return EXIT_FAILURE;
+
+        printf("table %s: %zu door(s), %u error(s), %u warning(s)\n", o.table_label, n,
+               problems.errors, problems.warnings);
+        for (size_t i = 0; i < n; i++)
+                print_door(&doors[i]);
+        if (n == 0)
+                printf("error: no usable door; knocks would open nothing\n");
+        return problems.errors > 0 || n == 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static void print_daemon_status(const VerbOptions *o) {
+        DaemonStatus s;
+        char when[64] = "?";
+        time_t t;
+        int r;
+
+        r = status_read(o->runtime_dir, &s);
+        if (r < 0 || s.pid == 0 || s.pid > INT32_MAX ||
+            (kill((pid_t) s.pid, 0) < 0 && errno == ESRCH)) {
+                printf("daemon: not running (no live status in %s)\n", o->runtime_dir);
+                return;
+        }
+        t = (time_t) (s.started_realtime / USEC_PER_SEC);
+        (void) strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+        printf("daemon: running, pid %llu, since %s, table %s\n", (unsigned long long) s.pid, when, s.table);
+        printf("  source: %s\n", s.source);
+        printf("  lines %llu: knocks %llu, not knocks %llu, rejected %llu; records lost %llu\n",
+               (unsigned long long) s.lines, (unsigned long long) s.knocks,
+               (unsigned long long) s.not_knocks, (unsigned long long) s.rejected,
+               (unsigned long long) s.lost);
+        printf("  sequences completed %llu: grants %llu, refreshes %llu, revokes %llu; expiries %llu; "
+               "nft errors %llu\n",
+               (unsigned long long) s.sequences, (unsigned long long) s.grants,
+               (unsigned long long) s.refreshes, (unsigned long long) s.revokes,
+               (unsigned long long) s.expiries, (unsigned long long) s.errors);
+        printf("  sources part-way through a sequence: %llu of %llu (evicted %llu)\n",
+               (unsigned long long) s.in_progress, (unsigned long long) s.capacity,
+               (unsigned long long) s.evictions);
+}
+
+static void print_grants(Nft *nft, const VerbOptions *o, const char *family, const char *set) {
+        _cleanup_free_ NftElement *elements = NULL;
+        char addr[KNOCK_ADDR_STRLEN], left[DURATION_STRLEN];
+        size_t n = 0;
+        int r;
+
+        r = nft_get_elements(nft, &o->table, set, &elements, &n);
+        if (r < 0) {
+                printf("  %s set %s: cannot list: %s\n", family, set, strerror(-r));
+                return;
+        }
+        printf("  %s set %s: %zu grant(s)\n", family, set, n);
+        for (size_t i = 0; i < n; i++) {
+                const NftElement *e = &elements[i];
+
+                if (e->timeout_ms == 0)
+                        printf("    %s (permanent: no timeout)\n", knock_addr_format(&e->addr, addr));
+                else
+                        printf("    %s, %s left\n", knock_addr_format(&e->addr, addr),
+                               duration_format_ms(e->expires_ms / 1000 * 1000, left));
+        }
+}
+
+int verb_status(int argc, char *argv[]) {
+        static const char usage[] = "status [--table=FAMILY:NAME] [--runtime-dir=DIR]";
+        _cleanup_(nft_freep) Nft *nft = NULL;
+        _cleanup_free_ Door *doors = NULL;
+        ProblemCount problems = {};
+        VerbOptions o;
+        size_t n = 0;
+        int r;
+
+        r = parse_verb_options(argc, argv, usage, false, true, &o);
+        if (r != 0)
+                return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+        if (optind != argc) {
+                log_error("Usage: knockwatch %s", usage);
+                return EXIT_USAGE;
+        }
+        print_daemon_status(&o);
+        if (open_nft(&nft) < 0 || load_doors(nft, &o, &problems, &doors, &n) < 0)
+                return EXIT_FAILURE;
+        printf("table %s: %zu door(s)%s\n", o.table_label, n,
+               problems.errors + problems.warnings > 0 ? " (problems: see knockwatch check)" : "");
+        for (size_t i = 0; i < n; i++) {
+                print_door(&doors[i]);
+                if (doors[i].set4[0])
+                        print_grants(nft, &o, "IPv4", doors[i].set4);
+                if (doors[i].set6[0])
+                        print_grants(nft, &o, "IPv6", doors[i].set6);
+        }
+        return EXIT_SUCCESS;
+}
+
+static void store_result(uintptr_t cookie, int error, void *userdata) {
+        *(int *) userdata = error;
+}
+
+/* grant and revoke: find the door and the set for the address's family. */
+static int door_target(Nft *nft, const VerbOptions *o, const char *name, const char *address,
+                       Door **ret_doors, const Door **ret_door, const char **ret_set,
+                       uint64_t *ret_timeout_ms, KnockAddr *ret_addr) {
+        ProblemCount problems = {};
+        const Door *door;
+        Door *doors = NULL;
+        size_t n = 0;
+        bool v4;
+        int r;
+
+        if (knock_addr_parse(address, ret_addr) < 0)
+                return log_error_errno(EINVAL, "Invalid address \"%s\": expected an IPv4 or IPv6 address.", address);
+        r = load_doors(nft, o, &problems, &doors, &n);
+        if (r < 0)
+                return r;
+        *ret_doors = doors;
+        door = doors_find(doors, n, name);
+        if (!door)
+                return log_error_errno(ENOENT, "No usable door \"%s\" in table %s (see knockwatch check).",
+                                       name, o->table_label);
+        v4 = ret_addr->family == AF_INET;
+        *ret_set = v4 ? door->set4 : door->set6;
+        *ret_timeout_ms = v4 ? door->timeout4_ms : door->timeout6_ms;
+        if (!(*ret_set)[0])
+                return log_error_errno(ENOENT, "Door \"%s\" has no IPv%c set.", name, v4 ? '4' : '6');
+        *ret_door = door;
+        return 0;
+}
+
+static int grant_or_revoke(int argc, char *argv[], bool grant) {
+        const char *usage = grant ? "grant [--table=FAMILY:NAME] [--timeout=DURATION] DOOR ADDRESS"
+                                  : "revoke [--table=FAMILY:NAME] DOOR ADDRESS";
+        _cleanup_(nft_freep) Nft *nft = NULL;
+        _cleanup_free_ Door *doors = NULL;
+        char addr_text[KNOCK_ADDR_STRLEN], label[DOOR_SET_NAME_MAX * 3], span[DURATION_STRLEN];
+        const Door *door = NULL;
+        const char *set = NULL;
+        uint64_t timeout_ms = 0;
+        VerbOptions o;
+        KnockAddr addr;
+        int r, result = 0;
+
+        r = parse_verb_options(argc, argv, usage, grant, false, &o);
+        if (r != 0)
+                return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+        if (argc - optind != 2) {
+                log_error("Usage: knockwatch %s", usage);
+                return EXIT_USAGE;
+        }
+        if (open_nft(&nft) < 0)
+                return EXIT_FAILURE;
+        r = door_target(nft, &o, argv[optind], argv[optind + 1], &doors, &door, &set, &timeout_ms, &addr);
+        if (r < 0)
+                return r == -EINVAL ? EXIT_USAGE : EXIT_FAILURE;
+        if (o.timeout_ms > 0)
+                timeout_ms = o.timeout_ms;
+
+        r = grant ? nft_queue_add(nft, &o.table, set, &addr, timeout_ms, 0)
+                  : nft_queue_delete(nft, &o.table, set, &addr, 0);
+        if (r >= 0)
+                r = nft_commit(nft, store_result, &result);
+        if (r >= 0)
+                r = result;
+        (void) knock_addr_format(&addr, addr_text);
+        (void) snprintf(label, sizeof(label), "%s %s", o.table_label, set);
+        if (!grant && r == -ENOENT) {
+                log_error("%s holds no grant of door %s (set %s).", addr_text, door->spec.name, label);
+                return EXIT_FAILURE;
+        }
+        if (r < 0) {
+                log_error_errno(r, "Could not %s %s %s set %s: %m", grant ? "add" : "remove", addr_text,
+                                grant ? "to" : "from", label);
+                return EXIT_FAILURE;
+        }
+
+        /* The audit record goes to the journal; the console line is for the admin. */
+        if (log_get_target() == LOG_TARGET_CONSOLE)
+                log_set_target(LOG_TARGET_JOURNAL);
+        audit_log(grant ? AUDIT_GRANT : AUDIT_REVOKE, &addr, door->spec.name, label, timeout_ms, "manual");
+        if (grant)
+                printf("%s granted %s for %s (set %s)\n", addr_text, door->spec.name,
+                       duration_format_ms(timeout_ms, span), label);
+        else
+                printf("%s revoked from %s (set %s)\n", addr_text, door->spec.name, label);
+        return EXIT_SUCCESS;
+}
+
+int verb_grant(int argc, char *argv[]) {
+        return grant_or_revoke(argc, argv, true);
+}
+
+int verb_revoke(int argc, char *argv[]) {
+        return grant_or_revoke(argc, argv, false);
+}
