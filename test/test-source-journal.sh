@@ -244,6 +244,16 @@ if getent passwd nobody >/dev/null && getent group systemd-journal >/dev/null; t
         dump_wait 1 "DPT=4728 "
         dump_stop
         kw_pass "without group systemd-journal: '$err'; with it, knocks are delivered"
+
+        # "auto" for such a user (no CAP_SYSLOG, so no /dev/kmsg where dmesg_restrict=1):
+        # the journal, and the description says why.
+        if [[ $(cat /proc/sys/kernel/dmesg_restrict) == 1 ]]; then
+                out=$(timeout -s INT 2 setpriv --reuid=nobody --regid=nogroup --groups=systemd-journal \
+                        "$SOURCE_DUMP" auto --grep "$MARK" 2>&1 | head -n 1 || true)
+                [[ $out == "ready journal (from the tail); chosen as /dev/kmsg cannot be read"* ]] ||
+                        kw_fail "auto without CAP_SYSLOG: $out"
+                kw_pass "auto without CAP_SYSLOG, in group systemd-journal: '$out'"
+        fi
 fi
 
 # --- 7. made-up entries (systemd-journal-remote into a directory): what is delivered ----
