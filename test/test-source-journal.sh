@@ -248,11 +248,11 @@ if getent passwd nobody >/dev/null && getent group systemd-journal >/dev/null; t
         # "auto" for such a user (no CAP_SYSLOG, so no /dev/kmsg where dmesg_restrict=1):
         # the journal, and the description says why.
         if [[ $(cat /proc/sys/kernel/dmesg_restrict) == 1 ]]; then
-                out=$(timeout -s INT 2 setpriv --reuid=nobody --regid=nogroup --groups=systemd-journal \
+                auto_out=$(timeout -s INT 2 setpriv --reuid=nobody --regid=nogroup --groups=systemd-journal \
                         "$SOURCE_DUMP" auto --grep "$MARK" 2>&1 | head -n 1 || true)
-                [[ $out == "ready journal (from the tail); chosen as /dev/kmsg cannot be read"* ]] ||
-                        kw_fail "auto without CAP_SYSLOG: $out"
-                kw_pass "auto without CAP_SYSLOG, in group systemd-journal: '$out'"
+                [[ $auto_out == "ready journal (from the tail); chosen as /dev/kmsg cannot be read"* ]] ||
+                        kw_fail "auto without CAP_SYSLOG: $auto_out"
+                kw_pass "auto without CAP_SYSLOG, in group systemd-journal: '$auto_out'"
         fi
 fi
 
