@@ -1,0 +1,670 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * logline.c — the strict parser of netfilter LOG lines (see logline.h).
+ *
+ * The shapes follow the kernel's formatter (net/netfilter/nf_log_syslog.c):
+ *
+ *   PREFIX IN=… OUT=… [PHYSIN=…] [MAC=… | MACSRC=… MACDST=… MACPROTO=…]
+ *   SRC=… DST=… LEN=… <more L3 fields, bare words CE DF MF FRAG:n, OPT (…)>
+ *   PROTO=TCP SPT=… DPT=… [SEQ=… ACK=…] WINDOW=… RES=0x.. <flags> URGP=… [OPT (…)]
+ *   PROTO=UDP SPT=… DPT=… LEN=…
+ *   PROTO=ICMP|ICMPv6 TYPE=… CODE=… [ID=… SEQ=…] [[quoted packet] MTU=…]
+ *   … [UID=… GID=…] [MARK=0x…] and a final space.
+ *
+ * One pass over the message, no allocation, no copy: the line is first checked to end
+ * in a space, so the token scanner can run to the next space without a bounds check.
+ * Fields are recorded as spans per section (before PROTO= and after it) and judged
+ * once the whole line has been seen; nothing is half-used. Scanning stops at the first
+ * token that starts with '[': the kernel quotes the offending packet of an ICMP error
+ * there, and an attacker writes that packet. The rest is only checked for control bytes.
+ */
+#include <assert.h>
+
+#include "logline.h"
+
+/* Byte classes of the token scanner. */
+enum {
+        BYTE_PLAIN = 0,
+        BYTE_SPACE,
+        BYTE_EQUAL,
+        BYTE_CONTROL,
+};
+
+static const uint8_t byte_class[256] = {
+        [0x00 ... 0x1f] = BYTE_CONTROL,
+        [' '] = BYTE_SPACE,
+        ['='] = BYTE_EQUAL,
+        [0x7f] = BYTE_CONTROL,
+};
+
+static inline bool is_control(char c) {
+        return byte_class[(uint8_t) c] == BYTE_CONTROL;
+}
+
+static inline bool is_digit(char c) {
+        return c >= '0' && c <= '9';
+}
+
+/* The fields the parser uses; the first three belong before PROTO=, the rest after. */
+typedef enum Field {
+        FIELD_SRC,
+        FIELD_LEN,      /* L3: the whole IP packet */
+        FIELD_PROTO,
+        FIELD_SPT,
+        FIELD_DPT,
+        FIELD_ULEN,     /* L4: UDP's own length */
+        FIELD_RES,
+        FIELD_URGP,
+        FIELD_TYPE,
+        FIELD_CODE,
+        FIELD_ID,
+        FIELD_SEQ,
+        _FIELD_MAX,
+        _FIELD_NONE = _FIELD_MAX,
+} Field;
+
+#define FIELD_L3_MASK ((1U << FIELD_SRC) | (1U << FIELD_LEN) | (1U << FIELD_PROTO))
+
+typedef struct FieldInfo {
+        const char *missing, *duplicate, *misplaced, *bad;
+} FieldInfo;
+
+#define FIELD_L3(n) { "missing " n, "duplicate " n, n " after PROTO=", n " out of range" }
+#define FIELD_L4(n) { "missing " n, "duplicate " n, n " before PROTO=", n " out of range" }
+
+static const FieldInfo field_info[_FIELD_MAX] = {
+        [FIELD_SRC] = FIELD_L3("SRC"),
+        [FIELD_LEN] = FIELD_L3("LEN"),
+        [FIELD_PROTO] = FIELD_L3("PROTO"),
+        [FIELD_SPT] = FIELD_L4("SPT"),
+        [FIELD_DPT] = FIELD_L4("DPT"),
+        [FIELD_ULEN] = FIELD_L4("UDP LEN"),
+        [FIELD_RES] = FIELD_L4("RES"),
+        [FIELD_URGP] = FIELD_L4("URGP"),
+        [FIELD_TYPE] = FIELD_L4("TYPE"),
+        [FIELD_CODE] = FIELD_L4("CODE"),
+        [FIELD_ID] = FIELD_L4("ID"),
+        [FIELD_SEQ] = FIELD_L4("SEQ"),
+};
+
+typedef enum Proto {
+        PROTO_TCP,
+        PROTO_UDP,
+        PROTO_ICMP,
+        PROTO_ICMPV6,
+        PROTO_OTHER,    /* UDPLITE, AH, ESP or a protocol number */
+        PROTO_BAD,
+} Proto;
+
+/* TCP flag words, as the kernel prints them between RES= and URGP=. */
+enum {
+        TCP_AE = 1U << 0,
+        TCP_CWR = 1U << 1,
+        TCP_ECE = 1U << 2,
+        TCP_URG = 1U << 3,
+        TCP_ACK = 1U << 4,
+        TCP_PSH = 1U << 5,
+        TCP_RST = 1U << 6,
+        TCP_SYN = 1U << 7,
+        TCP_FIN = 1U << 8,
+};
+
+typedef struct Span {
+        const char *p;
+        size_t n;
+} Span;
+
+typedef struct Line {
+        Span field[_FIELD_MAX];
+        unsigned seen;          /* bit per Field */
+        Proto proto;
+        unsigned tcp_flags;
+        bool fragment;          /* an IP fragment: no whole packet to judge */
+        bool incomplete;        /* "INCOMPLETE [n bytes]": the header was cut short */
+} Line;
+
+static int fail(int error, const char *reason, const char **ret_reason) {
+        if (ret_reason)
+                *ret_reason = reason;
+        return error;
+}
+
+static bool span_eq(Span s, const char *lit, size_t n) {
+        return s.n == n && memcmp(s.p, lit, n) == 0;
+}
+#define SPAN_EQ(s, lit) span_eq((s), lit, STRLEN(lit))
+
+/* Strict decimal: digits only, no sign, no leading zero (except "0" itself), <= max. */
+static bool parse_decimal(Span s, uint32_t max, uint32_t *ret) {
+        uint64_t v = 0;
+
+        if (s.n == 0 || s.n > 10 || (s.p[0] == '0' && s.n > 1))
+                return false;
+        for (size_t i = 0; i < s.n; i++) {
+                if (!is_digit(s.p[i]))
+                        return false;
+                v = v * 10 + (uint64_t) (s.p[i] - '0');
+        }
+        if (v > max)
+                return false;
+        *ret = (uint32_t) v;
+        return true;
+}
+
+/* Which field a key names, given the section it appears in. Keys the parser does not
+ * use give _FIELD_NONE: the kernel prints many, and new kernels may add more. */
+static Field key_field(const char *k, size_t n, bool l4) {
+        switch (n) {
+        case 2:
+                if (k[0] == 'I' && k[1] == 'D')
+                        return l4 ? FIELD_ID : _FIELD_NONE; /* L3 ID= is the IPv4 identification */
+                break;
+        case 3:
+                if (memcmp(k, "SRC", 3) == 0)
+                        return FIELD_SRC;
+                if (memcmp(k, "LEN", 3) == 0)
+                        return l4 ? FIELD_ULEN : FIELD_LEN;
+                if (memcmp(k, "SPT", 3) == 0)
+                        return FIELD_SPT;
+                if (memcmp(k, "DPT", 3) == 0)
+                        return FIELD_DPT;
+                if (memcmp(k, "RES", 3) == 0)
+                        return FIELD_RES;
+                if (memcmp(k, "SEQ", 3) == 0)
+                        return l4 ? FIELD_SEQ : _FIELD_NONE;
+                break;
+        case 4:
+                if (memcmp(k, "URGP", 4) == 0)
+                        return FIELD_URGP;
+                if (memcmp(k, "TYPE", 4) == 0)
+                        return FIELD_TYPE;
+                if (memcmp(k, "CODE", 4) == 0)
+                        return FIELD_CODE;
+                break;
+        case 5:
+                if (memcmp(k, "PROTO", 5) == 0)
+                        return FIELD_PROTO;
+                break;
+        }
+        return _FIELD_NONE;
+}
+
+static unsigned tcp_flag(const char *w, size_t n) {
+        static const struct {
+                char name[4];
+                unsigned flag;
+        } flags[] = {
+                { "CWR", TCP_CWR }, { "ECE", TCP_ECE }, { "URG", TCP_URG }, { "ACK", TCP_ACK },
+                { "PSH", TCP_PSH }, { "RST", TCP_RST }, { "SYN", TCP_SYN }, { "FIN", TCP_FIN },
+        };
+
+        if (n == 2)
+                return w[0] == 'A' && w[1] == 'E' ? TCP_AE : 0;
+        if (n != 3)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(flags); i++)
+                if (memcmp(w, flags[i].name, 3) == 0)
+                        return flags[i].flag;
+        return 0;
+}
+
+static Proto proto_from_span(Span s) {
+        uint32_t v;
+
+        if (SPAN_EQ(s, "TCP"))
+                return PROTO_TCP;
+        if (SPAN_EQ(s, "UDP"))
+                return PROTO_UDP;
+        if (SPAN_EQ(s, "ICMP"))
+                return PROTO_ICMP;
+        if (SPAN_EQ(s, "ICMPv6"))
+                return PROTO_ICMPV6;
+        if (SPAN_EQ(s, "UDPLITE") || SPAN_EQ(s, "AH") || SPAN_EQ(s, "ESP") ||
+            parse_decimal(s, 255, &v))
+                return PROTO_OTHER;
+        return PROTO_BAD;
+}
+
+/* A key=value token. */
+static int scan_field(Line *l, const char *tok, const char *eq, const char *end, bool *l4,
+                      const char **ret_reason) {
+        Field f = key_field(tok, (size_t) (eq - tok), *l4);
+        bool f_is_l3;
+
+        if (f == _FIELD_NONE)
+                return 0;
+        f_is_l3 = FIELD_L3_MASK & (1U << f);
+        if (f != FIELD_PROTO && f_is_l3 == *l4)
+                return fail(-EBADMSG, field_info[f].misplaced, ret_reason);
+        if (l->seen & (1U << f))
+                return fail(-EBADMSG, field_info[f].duplicate, ret_reason);
+
+        l->seen |= 1U << f;
+        l->field[f] = (Span) { eq + 1, (size_t) (end - eq - 1) };
+        if (f == FIELD_PROTO) {
+                l->proto = proto_from_span(l->field[f]);
+                *l4 = true;
+        }
+        return 0;
+}
+
+/* A bare word. TCP flags count only between RES= and URGP=, where the kernel puts them. */
+static int scan_word(Line *l, const char *tok, size_t n, bool l4, const char **ret_reason) {
+        if (!l4) {
+                /* A fragment: "MF" (more follow) or "FRAG:n" (IPv4 offset, or any IPv6
+                 * fragment header). LEN is then the fragment's, not the packet's, and a
+                 * later fragment has no transport header at all. */
+                if ((n == 2 && tok[0] == 'M' && tok[1] == 'F') ||
+                    (n > 5 && memcmp(tok, "FRAG:", 5) == 0))
+                        l->fragment = true;
+                return 0;
+        }
+        if (l->proto == PROTO_TCP) {
+                unsigned flag = tcp_flag(tok, n);
+
+                if (flag == 0)
+                        return 0;
+                if (!(l->seen & (1U << FIELD_RES)) || (l->seen & (1U << FIELD_URGP)))
+                        return fail(-EBADMSG, "TCP flag outside RES= … URGP=", ret_reason);
+                if (l->tcp_flags & flag)
+                        return fail(-EBADMSG, "duplicate TCP flag", ret_reason);
+                l->tcp_flags |= flag;
+        }
+        return 0;
+}
+
+/* Tokenise the message after "PREFIX ", which ends in a space (checked by the caller). */
+static int scan_message(const char *p, const char *end, Line *l, const char **ret_reason) {
+        bool l4 = false, after_incomplete = false;
+        int r;
+
+        assert(p < end && end[-1] == ' ');
+
+        while (p < end) {
+                const char *tok = p, *eq = NULL;
+
+                for (;;) {
+                        uint8_t c = byte_class[(uint8_t) *p];
+
+                        if (_likely_(c == BYTE_PLAIN)) {
+                                p++;
+                                continue;
+                        }
+                        if (c == BYTE_SPACE)
+                                break;
+                        if (c == BYTE_CONTROL)
+                                return fail(-EBADMSG, "control byte in line", ret_reason);
+                        if (!eq)
+                                eq = p;
+                        p++;
+                }
+
+                if (p == tok)
+                        return fail(-EBADMSG, "empty token (two spaces)", ret_reason);
+                if (*tok == '[') {
+                        /* A quoted packet, or "INCOMPLETE [n bytes]": nothing after this
+                         * is ours to read. */
+                        l->incomplete = after_incomplete;
+                        for (; p < end; p++)
+                                if (is_control(*p))
+                                        return fail(-EBADMSG, "control byte in line", ret_reason);
+                        return 0;
+                }
+
+                if (eq) {
+                        r = scan_field(l, tok, eq, p, &l4, ret_reason);
+                        after_incomplete = false;
+                } else {
+                        size_t n = (size_t) (p - tok);
+
+                        r = scan_word(l, tok, n, l4, ret_reason);
+                        after_incomplete = n == 10 && memcmp(tok, "INCOMPLETE", 10) == 0;
+                }
+                if (r < 0)
+                        return r;
+                p++; /* the space */
+        }
+        return 0;
+}
+
+static int parse_u16_field(const Line *l, Field f, uint32_t min, uint32_t max, uint16_t *ret,
+                           const char **ret_reason) {
+        uint32_t v;
+
+        if (!(l->seen & (1U << f)))
+                return fail(-EBADMSG, field_info[f].missing, ret_reason);
+        if (!parse_decimal(l->field[f], max, &v) || v < min)
+                return fail(-EBADMSG, field_info[f].bad, ret_reason);
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+/* The kernel prints IPv6 addresses fully expanded: eight groups of four lower-case hex
+ * digits. Anything else did not come from it. */
+static bool is_expanded_ipv6(Span s) {
+        if (s.n != 39)
+                return false;
+        for (size_t i = 0; i < 39; i++) {
+                char c = s.p[i];
+
+                if (i % 5 == 4) {
+                        if (c != ':')
+                                return false;
+                } else if (!is_digit(c) && !(c >= 'a' && c <= 'f'))
+                        return false;
+        }
+        return true;
+}
+
+static int parse_src(const Line *l, KnockAddr *ret, const char **ret_reason) {
+        static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+        Span s = l->field[FIELD_SRC];
+        KnockAddr a;
+
+        if (!(l->seen & (1U << FIELD_SRC)))
+                return fail(-EBADMSG, "missing SRC", ret_reason);
+        if (s.n > 0 && memchr(s.p, ':', s.n) && !is_expanded_ipv6(s))
+                return fail(-EBADMSG, "IPv6 SRC not fully expanded", ret_reason);
+        if (knock_addr_parse_n(s.p, s.n, &a) < 0)
+                return fail(-EBADMSG, "bad SRC address", ret_reason);
+        if (a.family == AF_INET6 && memcmp(a.bytes, v4mapped, sizeof(v4mapped)) == 0)
+                return fail(-EBADMSG, "IPv4-mapped IPv6 SRC", ret_reason);
+        *ret = a;
+        return 0;
+}
+
+static int judge_tcp(const Line *l, KnockStep *ret, const char **ret_reason) {
+        uint16_t spt, dpt, urgp;
+        Span res = l->field[FIELD_RES];
+        int r;
+
+        r = parse_u16_field(l, FIELD_SPT, 0, 65535, &spt, ret_reason);
+        if (r < 0)
+                return r;
+        r = parse_u16_field(l, FIELD_DPT, 1, 65535, &dpt, ret_reason);
+        if (r < 0)
+                return r;
+        if (!(l->seen & (1U << FIELD_RES)))
+                return fail(-EBADMSG, "missing RES", ret_reason);
+        if (res.n != 4 || res.p[0] != '0' || res.p[1] != 'x' ||
+            !(is_digit(res.p[2]) || (res.p[2] >= 'a' && res.p[2] <= 'f')) ||
+            !(is_digit(res.p[3]) || (res.p[3] >= 'a' && res.p[3] <= 'f')))
+                return fail(-EBADMSG, "bad RES", ret_reason);
+        r = parse_u16_field(l, FIELD_URGP, 0, 65535, &urgp, ret_reason);
+        if (r < 0)
+                return r;
+
+        if (!(l->tcp_flags & TCP_SYN))
+                return fail(0, "TCP without SYN", ret_reason);
+        if (l->tcp_flags & TCP_ACK)
+                return fail(0, "SYN with ACK", ret_reason);
+        if (l->tcp_flags & TCP_RST)
+                return fail(0, "SYN with RST", ret_reason);
+        if (l->tcp_flags & TCP_FIN)
+                return fail(0, "SYN with FIN", ret_reason);
+        *ret = (KnockStep) { .proto = KNOCK_PROTO_TCP, .value = dpt };
+        return 1;
+}
+
+static int judge_udp(const Line *l, KnockStep *ret, const char **ret_reason) {
+        uint16_t spt, dpt, ulen;
+        int r;
+
+        r = parse_u16_field(l, FIELD_SPT, 0, 65535, &spt, ret_reason);
+        if (r < 0)
+                return r;
+        r = parse_u16_field(l, FIELD_DPT, 1, 65535, &dpt, ret_reason);
+        if (r < 0)
+                return r;
+        r = parse_u16_field(l, FIELD_ULEN, 0, 65535, &ulen, ret_reason);
+        if (r < 0)
+                return r;
+        *ret = (KnockStep) { .proto = KNOCK_PROTO_UDP, .value = dpt };
+        return 1;
+}
+
+/* ICMP and ICMPv6: an echo request is a knock whose value is its payload size. */
+static int judge_icmp(const Line *l, uint32_t len, KnockStep *ret, const char **ret_reason) {
+        bool v6 = l->proto == PROTO_ICMPV6;
+        uint32_t headers = v6 ? 40 + 8 : 20 + 8;
+        uint32_t max = v6 ? KNOCK_PING_MAX : KNOCK_PING_MAX_IPV4;
+        uint16_t type, code, id, seq;
+        int r;
+
+        r = parse_u16_field(l, FIELD_TYPE, 0, 255, &type, ret_reason);
+        if (r < 0)
+                return r;
+        r = parse_u16_field(l, FIELD_CODE, 0, 255, &code, ret_reason);
+        if (r < 0)
+                return r;
+        if (type != (v6 ? 128 : 8))
+                return fail(0, v6 ? "ICMPv6 type is not echo request" : "ICMP type is not echo request",
+                            ret_reason);
+        r = parse_u16_field(l, FIELD_ID, 0, 65535, &id, ret_reason);
+        if (r < 0)
+                return r;
+        r = parse_u16_field(l, FIELD_SEQ, 0, 65535, &seq, ret_reason);
+        if (r < 0)
+                return r;
+        if (len < headers)
+                return fail(-EBADMSG, "LEN too small for an echo request", ret_reason);
+        if (len - headers > max)
+                return fail(-EBADMSG, "echo payload too large", ret_reason);
+        *ret = (KnockStep) { .proto = KNOCK_PROTO_PING, .value = (uint16_t) (len - headers) };
+        return 1;
+}
+
+/* msg starts with the prefix and is at most LOGLINE_MESSAGE_MAX bytes. */
+static int parse_message(const char *msg, size_t len, KnockEvent *ret_event,
+                         const char **ret_reason) {
+        const char *p = msg + STRLEN(LOGLINE_PREFIX), *end = msg + len;
+        Line l = {};
+        KnockAddr src;
+        KnockStep step;
+        uint32_t ip_len;
+        int r;
+
+        /* The kernel writes "IN=" straight after the prefix; "PORT_KNOCKING X IN=" is
+         * another rule's prefix. */
+        if ((size_t) (end - p) < 3 || memcmp(p, "IN=", 3) != 0)
+                return fail(-ENOMSG, "prefix is not exactly PORT_KNOCKING", ret_reason);
+        if (end[-1] != ' ')
+                return fail(-EBADMSG, "line does not end in a space (truncated)", ret_reason);
+
+        r = scan_message(p, end, &l, ret_reason);
+        if (r < 0)
+                return r;
+
+        r = parse_src(&l, &src, ret_reason);
+        if (r < 0)
+                return r;
+        if (!(l.seen & (1U << FIELD_LEN)))
+                return fail(-EBADMSG, "missing LEN", ret_reason);
+        if (!parse_decimal(l.field[FIELD_LEN], UINT32_MAX, &ip_len))
+                return fail(-EBADMSG, "LEN out of range", ret_reason);
+        if (!(l.seen & (1U << FIELD_PROTO)))
+                return fail(-EBADMSG, "missing PROTO", ret_reason);
+        if (l.proto == PROTO_BAD)
+                return fail(-EBADMSG, "bad PROTO", ret_reason);
+        if (l.fragment)
+                return fail(0, "IP fragment", ret_reason);
+        if (l.incomplete)
+                return fail(0, "incomplete transport header", ret_reason);
+
+        switch (l.proto) {
+        case PROTO_TCP:
+                r = judge_tcp(&l, &step, ret_reason);
+                break;
+        case PROTO_UDP:
+                r = judge_udp(&l, &step, ret_reason);
+                break;
+        case PROTO_ICMP:
+                if (src.family != AF_INET)
+                        return fail(-EBADMSG, "ICMP with an IPv6 SRC", ret_reason);
+                r = judge_icmp(&l, ip_len, &step, ret_reason);
+                break;
+        case PROTO_ICMPV6:
+                if (src.family != AF_INET6)
+                        return fail(-EBADMSG, "ICMPv6 with an IPv4 SRC", ret_reason);
+                r = judge_icmp(&l, ip_len, &step, ret_reason);
+                break;
+        default:
+                return fail(0, "not TCP, UDP or ICMP", ret_reason);
+        }
+        if (r <= 0)
+                return r;
+
+        *ret_event = (KnockEvent) { .src = src, .step = step, .time = 0 };
+        return 1;
+}
+
+/* dmesg's "[  350.725725] ": returns the length of the stamp with its space, or 0. */
+static size_t stamp_length(const char *s, size_t n) {
+        size_t i = 1, digits;
+
+        if (n < 1 || s[0] != '[')
+                return 0;
+        while (i < n && i <= 12 && s[i] == ' ')
+                i++;
+        for (digits = 0; i < n && is_digit(s[i]) && digits < 12; i++, digits++)
+                ;
+        if (digits == 0 || i >= n || s[i] != '.')
+                return 0;
+        i++;
+        for (digits = 0; i < n && is_digit(s[i]) && digits < 6; i++, digits++)
+                ;
+        if (digits != 6 || n - i < 2 || s[i] != ']' || s[i + 1] != ' ')
+                return 0;
+        return i + 2;
+}
+
+/* "2026-11-22T22:37:26.574865+00:00": returns its length, or 0. */
+static size_t rfc3339_length(const char *s, size_t n) {
+        static const char pattern[] = "dddd-dd-ddTdd:dd:dd";
+        size_t i;
+
+        if (n < (sizeof(pattern) - 1))
+                return 0;
+        for (i = 0; i < (sizeof(pattern) - 1); i++) {
+                char c = s[i];
+
+                if (pattern[i] == 'd' ? !is_digit(c) :
+                    pattern[i] == 'T' ? (c != 'T' && c != 't') : c != pattern[i])
+                        return 0;
+        }
+        if (i < n && s[i] == '.') {
+                size_t digits = 0;
+
+                for (i++; i < n && is_digit(s[i]) && digits < 9; i++, digits++)
+                        ;
+                if (digits == 0)
+                        return 0;
+        }
+        if (i < n && (s[i] == 'Z' || s[i] == 'z'))
+                return i + 1;
+        if (n - i >= 6 && (s[i] == '+' || s[i] == '-') && is_digit(s[i + 1]) &&
+            is_digit(s[i + 2]) && s[i + 3] == ':' && is_digit(s[i + 4]) && is_digit(s[i + 5]))
+                return i + 6;
+        return 0;
+}
+
+/* "Nov 22 22:37:26" or "Nov  2 22:37:26": returns its length, or 0. */
+static size_t traditional_length(const char *s, size_t n) {
+        static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+        static const char pattern[] = "dd:dd:dd";
+        bool month = false;
+
+        if (n < 15)
+                return 0;
+        for (size_t m = 0; m < 12; m++)
+                if (memcmp(s, months + 3 * m, 3) == 0)
+                        month = true;
+        if (!month || s[3] != ' ' || !(s[4] == ' ' || is_digit(s[4])) || !is_digit(s[5]) ||
+            s[6] != ' ')
+                return 0;
+        for (size_t i = 0; i < (sizeof(pattern) - 1); i++)
+                if (pattern[i] == 'd' ? !is_digit(s[7 + i]) : s[7 + i] != pattern[i])
+                        return 0;
+        return 15;
+}
+
+/* "TIMESTAMP HOST kernel: [ secs] ": sets *ret_offset to where the message starts. */
+static int skip_syslog_header(const char *line, size_t len, size_t *ret_offset,
+                              const char **ret_reason) {
+        size_t i, host;
+
+        i = rfc3339_length(line, len);
+        if (i == 0)
+                i = traditional_length(line, len);
+        if (i == 0 || i >= len || line[i] != ' ')
+                return fail(-ENOMSG, "no syslog timestamp", ret_reason);
+        i++;
+
+        for (host = i; i < len && line[i] != ' '; i++)
+                if (is_control(line[i]))
+                        return fail(-EBADMSG, "control byte in line", ret_reason);
+        if (i == host || i >= len)
+                return fail(-ENOMSG, "no syslog host and tag", ret_reason);
+        if (i - host > 255)
+                return fail(-EBADMSG, "syslog host too long", ret_reason);
+        i++;
+
+        if (len - i < STRLEN("kernel: ") || memcmp(line + i, "kernel: ", STRLEN("kernel: ")) != 0)
+                return fail(-EPERM, "syslog tag is not kernel:", ret_reason);
+        i += STRLEN("kernel: ");
+
+        i += stamp_length(line + i, len - i);
+        *ret_offset = i;
+        return 0;
+}
+
+static LoglineForm form_by_first_byte(const char *line, size_t len) {
+        if (len == 0)
+                return LOGLINE_FORM_KERNEL;
+        if (line[0] == '[')
+                return LOGLINE_FORM_DMESG;
+        /* RFC 3339 starts with the year, the traditional form with a month (J F M A S O N
+         * D); the prefix starts with P. */
+        if (is_digit(line[0]) || memchr("JFMASOND", line[0], 8))
+                return LOGLINE_FORM_SYSLOG;
+        return LOGLINE_FORM_KERNEL;
+}
+
+int logline_parse(const char *line, size_t len, LoglineForm form,
+                  KnockEvent *ret_event, const char **ret_reason) {
+        size_t offset = 0;
+        int r;
+
+        assert(line || len == 0);
+        assert(ret_event);
+
+        if (len > LOGLINE_LINE_MAX)
+                return fail(-E2BIG, "line too long", ret_reason);
+
+        if (form == LOGLINE_FORM_ANY)
+                form = form_by_first_byte(line, len);
+        switch (form) {
+        case LOGLINE_FORM_KERNEL:
+                break;
+        case LOGLINE_FORM_DMESG:
+                offset = stamp_length(line, len);
+                if (offset == 0)
+                        return fail(-ENOMSG, "no dmesg [ secs] stamp", ret_reason);
+                break;
+        case LOGLINE_FORM_SYSLOG:
+                r = skip_syslog_header(line, len, &offset, ret_reason);
+                if (r < 0)
+                        return r;
+                break;
+        default:
+                return fail(-EINVAL, "unknown line form", ret_reason);
+        }
+
+        if (len - offset < STRLEN(LOGLINE_PREFIX) ||
+            memcmp(line + offset, LOGLINE_PREFIX, STRLEN(LOGLINE_PREFIX)) != 0)
+                return fail(-ENOMSG, "no PORT_KNOCKING prefix", ret_reason);
+        if (len - offset > LOGLINE_MESSAGE_MAX)
+                return fail(-E2BIG, "message too long", ret_reason);
+
+        return parse_message(line + offset, len - offset, ret_event, ret_reason);
+}
