@@ -19,6 +19,7 @@
  * there, and an attacker writes that packet. The rest is only checked for control bytes.
  */
 #include <assert.h>
+#include <endian.h>
 
 #include "logline.h"
 
@@ -151,35 +152,45 @@ static bool parse_decimal(Span s, uint32_t max, uint32_t *ret) {
         return true;
 }
 
+#define KEY2(a, b) ((uint32_t) (a) << 8 | (uint32_t) (b))
+#define KEY3(a, b, c) (KEY2(a, b) << 8 | (uint32_t) (c))
+#define KEY4(a, b, c, d) (KEY3(a, b, c) << 8 | (uint32_t) (d))
+
 /* Which field a key names, given the section it appears in. Keys the parser does not
  * use give _FIELD_NONE: the kernel prints many, and new kernels may add more. */
 static Field key_field(const char *k, size_t n, bool l4) {
+        const uint8_t *u = (const uint8_t *) k;
+
         switch (n) {
         case 2:
-                if (k[0] == 'I' && k[1] == 'D')
+                if (KEY2(u[0], u[1]) == KEY2('I', 'D'))
                         return l4 ? FIELD_ID : _FIELD_NONE; /* L3 ID= is the IPv4 identification */
                 break;
         case 3:
-                if (memcmp(k, "SRC", 3) == 0)
+                switch (KEY3(u[0], u[1], u[2])) {
+                case KEY3('S', 'R', 'C'):
                         return FIELD_SRC;
-                if (memcmp(k, "LEN", 3) == 0)
+                case KEY3('L', 'E', 'N'):
                         return l4 ? FIELD_ULEN : FIELD_LEN;
-                if (memcmp(k, "SPT", 3) == 0)
+                case KEY3('S', 'P', 'T'):
                         return FIELD_SPT;
-                if (memcmp(k, "DPT", 3) == 0)
+                case KEY3('D', 'P', 'T'):
                         return FIELD_DPT;
-                if (memcmp(k, "RES", 3) == 0)
+                case KEY3('R', 'E', 'S'):
                         return FIELD_RES;
-                if (memcmp(k, "SEQ", 3) == 0)
+                case KEY3('S', 'E', 'Q'):
                         return l4 ? FIELD_SEQ : _FIELD_NONE;
+                }
                 break;
         case 4:
-                if (memcmp(k, "URGP", 4) == 0)
+                switch (KEY4(u[0], u[1], u[2], u[3])) {
+                case KEY4('U', 'R', 'G', 'P'):
                         return FIELD_URGP;
-                if (memcmp(k, "TYPE", 4) == 0)
+                case KEY4('T', 'Y', 'P', 'E'):
                         return FIELD_TYPE;
-                if (memcmp(k, "CODE", 4) == 0)
+                case KEY4('C', 'O', 'D', 'E'):
                         return FIELD_CODE;
+                }
                 break;
         case 5:
                 if (memcmp(k, "PROTO", 5) == 0)
@@ -273,6 +284,36 @@ static int scan_word(Line *l, const char *tok, size_t n, bool l4, const char **r
         return 0;
 }
 
+#define REPEAT8(b) (UINT64_C(0x0101010101010101) * (uint8_t) (b))
+
+/* Marks (high bit) the bytes of x below n (n <= 0x80). Bytes above a marked one may be
+ * marked wrongly, but the lowest mark is always right, which is all we use. */
+static inline uint64_t bytes_below(uint64_t x, uint8_t n) {
+        return (x - REPEAT8(n)) & ~x & REPEAT8(0x80);
+}
+
+static inline uint64_t bytes_equal(uint64_t x, uint8_t c) {
+        return bytes_below(x ^ REPEAT8(c), 1);
+}
+
+/* The next space, '=' or control byte at or after p, eight bytes at a time. There is
+ * one before end: the message ends in a space. */
+static inline const char *next_special(const char *p, const char *end) {
+        while (end - p >= 8) {
+                uint64_t x, m;
+
+                memcpy(&x, p, sizeof(x));
+                x = le64toh(x);
+                m = bytes_below(x, ' ' + 1) | bytes_equal(x, '=') | bytes_equal(x, 0x7f);
+                if (m)
+                        return p + (__builtin_ctzll(m) >> 3);
+                p += 8;
+        }
+        while (byte_class[(uint8_t) *p] == BYTE_PLAIN)
+                p++;
+        return p;
+}
+
 /* Tokenise the message after "PREFIX ", which ends in a space (checked by the caller). */
 static int scan_message(const char *p, const char *end, Line *l, const char **ret_reason) {
         bool l4 = false, after_incomplete = false;
@@ -284,12 +325,10 @@ static int scan_message(const char *p, const char *end, Line *l, const char **re
                 const char *tok = p, *eq = NULL;
 
                 for (;;) {
-                        uint8_t c = byte_class[(uint8_t) *p];
+                        uint8_t c;
 
-                        if (_likely_(c == BYTE_PLAIN)) {
-                                p++;
-                                continue;
-                        }
+                        p = next_special(p, end);
+                        c = byte_class[(uint8_t) *p];
                         if (c == BYTE_SPACE)
                                 break;
                         if (c == BYTE_CONTROL)
@@ -356,19 +395,47 @@ static bool is_expanded_ipv6(Span s) {
         return true;
 }
 
+/* The kernel's %pI4: four decimal parts 0…255, no leading zeros. */
+static bool parse_ipv4(Span s, uint8_t ret[static 4]) {
+        size_t i = 0;
+
+        for (size_t part = 0; part < 4; part++) {
+                size_t start;
+                unsigned v = 0;
+
+                if (part > 0) {
+                        if (i >= s.n || s.p[i] != '.')
+                                return false;
+                        i++;
+                }
+                for (start = i; i < s.n && is_digit(s.p[i]) && i - start < 4; i++)
+                        v = v * 10 + (unsigned) (s.p[i] - '0');
+                if (i == start || i - start > 3 || v > 255 || (s.p[start] == '0' && i - start > 1))
+                        return false;
+                ret[part] = (uint8_t) v;
+        }
+        return i == s.n;
+}
+
 static int parse_src(const Line *l, KnockAddr *ret, const char **ret_reason) {
         static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
         Span s = l->field[FIELD_SRC];
-        KnockAddr a;
+        KnockAddr a = {};
 
         if (!(l->seen & (1U << FIELD_SRC)))
                 return fail(-EBADMSG, "missing SRC", ret_reason);
-        if (s.n > 0 && memchr(s.p, ':', s.n) && !is_expanded_ipv6(s))
-                return fail(-EBADMSG, "IPv6 SRC not fully expanded", ret_reason);
-        if (knock_addr_parse_n(s.p, s.n, &a) < 0)
-                return fail(-EBADMSG, "bad SRC address", ret_reason);
-        if (a.family == AF_INET6 && memcmp(a.bytes, v4mapped, sizeof(v4mapped)) == 0)
-                return fail(-EBADMSG, "IPv4-mapped IPv6 SRC", ret_reason);
+        if (!memchr(s.p, ':', s.n)) {
+                if (!parse_ipv4(s, a.bytes))
+                        return fail(-EBADMSG, "bad SRC address", ret_reason);
+                a.family = AF_INET;
+        } else {
+                if (!is_expanded_ipv6(s))
+                        return fail(-EBADMSG, "IPv6 SRC not fully expanded", ret_reason);
+                if (knock_addr_parse_n(s.p, s.n, &a) < 0)
+                        return fail(-EBADMSG, "bad SRC address", ret_reason);
+                if (memcmp(a.bytes, v4mapped, sizeof(v4mapped)) == 0)
+                        return fail(-EBADMSG, "IPv4-mapped IPv6 SRC", ret_reason);
+        }
         *ret = a;
         return 0;
 }
@@ -458,7 +525,7 @@ static int judge_icmp(const Line *l, uint32_t len, KnockStep *ret, const char **
 static int parse_message(const char *msg, size_t len, KnockEvent *ret_event,
                          const char **ret_reason) {
         const char *p = msg + STRLEN(LOGLINE_PREFIX), *end = msg + len;
-        Line l = {};
+        Line l; /* the spans are read only where l.seen says they were set */
         KnockAddr src;
         KnockStep step;
         uint32_t ip_len;
@@ -471,6 +538,10 @@ static int parse_message(const char *msg, size_t len, KnockEvent *ret_event,
         if (end[-1] != ' ')
                 return fail(-EBADMSG, "line does not end in a space (truncated)", ret_reason);
 
+        l.seen = 0;
+        l.tcp_flags = 0;
+        l.fragment = l.incomplete = false;
+        l.proto = PROTO_BAD;
         r = scan_message(p, end, &l, ret_reason);
         if (r < 0)
                 return r;
