@@ -276,7 +276,7 @@ static int scan_word(Line *l, const char *tok, size_t n, bool l4, const char **r
                 if (flag == 0)
                         return 0;
                 if (!(l->seen & (1U << FIELD_RES)) || (l->seen & (1U << FIELD_URGP)))
-                        return fail(-EBADMSG, "TCP flag outside RES= … URGP=", ret_reason);
+                        return fail(-EBADMSG, "TCP flag not between RES= and URGP=", ret_reason);
                 if (l->tcp_flags & flag)
                         return fail(-EBADMSG, "duplicate TCP flag", ret_reason);
                 l->tcp_flags |= flag;
