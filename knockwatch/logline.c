@@ -23,23 +23,8 @@
 
 #include "logline.h"
 
-/* Byte classes of the token scanner. */
-enum {
-        BYTE_PLAIN = 0,
-        BYTE_SPACE,
-        BYTE_EQUAL,
-        BYTE_CONTROL,
-};
-
-static const uint8_t byte_class[256] = {
-        [0x00 ... 0x1f] = BYTE_CONTROL,
-        [' '] = BYTE_SPACE,
-        ['='] = BYTE_EQUAL,
-        [0x7f] = BYTE_CONTROL,
-};
-
 static inline bool is_control(char c) {
-        return byte_class[(uint8_t) c] == BYTE_CONTROL;
+        return (uint8_t) c < ' ' || c == 0x7f;
 }
 
 static inline bool is_digit(char c) {
@@ -67,25 +52,26 @@ typedef enum Field {
 #define FIELD_L3_MASK ((1U << FIELD_SRC) | (1U << FIELD_LEN) | (1U << FIELD_PROTO))
 
 typedef struct FieldInfo {
+        size_t key_len;         /* of "KEY=" */
         const char *missing, *duplicate, *misplaced, *bad;
 } FieldInfo;
 
-#define FIELD_L3(n) { "missing " n, "duplicate " n, n " after PROTO=", n " out of range" }
-#define FIELD_L4(n) { "missing " n, "duplicate " n, n " before PROTO=", n " out of range" }
+#define FIELD_L3(k, n) { STRLEN(k "="), "missing " n, "duplicate " n, n " after PROTO=", n " out of range" }
+#define FIELD_L4(k, n) { STRLEN(k "="), "missing " n, "duplicate " n, n " before PROTO=", n " out of range" }
 
 static const FieldInfo field_info[_FIELD_MAX] = {
-        [FIELD_SRC] = FIELD_L3("SRC"),
-        [FIELD_LEN] = FIELD_L3("LEN"),
-        [FIELD_PROTO] = FIELD_L3("PROTO"),
-        [FIELD_SPT] = FIELD_L4("SPT"),
-        [FIELD_DPT] = FIELD_L4("DPT"),
-        [FIELD_ULEN] = FIELD_L4("UDP LEN"),
-        [FIELD_RES] = FIELD_L4("RES"),
-        [FIELD_URGP] = FIELD_L4("URGP"),
-        [FIELD_TYPE] = FIELD_L4("TYPE"),
-        [FIELD_CODE] = FIELD_L4("CODE"),
-        [FIELD_ID] = FIELD_L4("ID"),
-        [FIELD_SEQ] = FIELD_L4("SEQ"),
+        [FIELD_SRC] = FIELD_L3("SRC", "SRC"),
+        [FIELD_LEN] = FIELD_L3("LEN", "LEN"),
+        [FIELD_PROTO] = FIELD_L3("PROTO", "PROTO"),
+        [FIELD_SPT] = FIELD_L4("SPT", "SPT"),
+        [FIELD_DPT] = FIELD_L4("DPT", "DPT"),
+        [FIELD_ULEN] = FIELD_L4("LEN", "UDP LEN"),
+        [FIELD_RES] = FIELD_L4("RES", "RES"),
+        [FIELD_URGP] = FIELD_L4("URGP", "URGP"),
+        [FIELD_TYPE] = FIELD_L4("TYPE", "TYPE"),
+        [FIELD_CODE] = FIELD_L4("CODE", "CODE"),
+        [FIELD_ID] = FIELD_L4("ID", "ID"),
+        [FIELD_SEQ] = FIELD_L4("SEQ", "SEQ"),
 };
 
 typedef enum Proto {
@@ -152,50 +138,39 @@ static bool parse_decimal(Span s, uint32_t max, uint32_t *ret) {
         return true;
 }
 
-#define KEY2(a, b) ((uint32_t) (a) << 8 | (uint32_t) (b))
-#define KEY3(a, b, c) (KEY2(a, b) << 8 | (uint32_t) (c))
-#define KEY4(a, b, c, d) (KEY3(a, b, c) << 8 | (uint32_t) (d))
+static bool has_key(const char *t, size_t n, const char *key, size_t k) {
+        return n >= k && memcmp(t, key, k) == 0;
+}
+#define HAS_KEY(t, n, key) has_key((t), (n), key, STRLEN(key))
 
-/* Which field a key names, given the section it appears in. Keys the parser does not
- * use give _FIELD_NONE: the kernel prints many, and new kernels may add more. */
-static Field key_field(const char *k, size_t n, bool l4) {
-        const uint8_t *u = (const uint8_t *) k;
-
-        switch (n) {
-        case 2:
-                if (KEY2(u[0], u[1]) == KEY2('I', 'D'))
-                        return l4 ? FIELD_ID : _FIELD_NONE; /* L3 ID= is the IPv4 identification */
-                break;
-        case 3:
-                switch (KEY3(u[0], u[1], u[2])) {
-                case KEY3('S', 'R', 'C'):
+/* Which field a token names with its leading "KEY=", given the section it is in. Keys
+ * the parser does not use give _FIELD_NONE: the kernel prints many, and new kernels may
+ * add more. Only the key up to the first '=' counts, as with "SRC=a=b". */
+static Field token_field(const char *t, size_t n, bool l4) {
+        switch (t[0]) {
+        case 'C':
+                return HAS_KEY(t, n, "CODE=") ? FIELD_CODE : _FIELD_NONE;
+        case 'D':
+                return HAS_KEY(t, n, "DPT=") ? FIELD_DPT : _FIELD_NONE;
+        case 'I':
+                /* Before PROTO=, ID= is the IPv4 identification. */
+                return l4 && HAS_KEY(t, n, "ID=") ? FIELD_ID : _FIELD_NONE;
+        case 'L':
+                return HAS_KEY(t, n, "LEN=") ? (l4 ? FIELD_ULEN : FIELD_LEN) : _FIELD_NONE;
+        case 'P':
+                return HAS_KEY(t, n, "PROTO=") ? FIELD_PROTO : _FIELD_NONE;
+        case 'R':
+                return HAS_KEY(t, n, "RES=") ? FIELD_RES : _FIELD_NONE;
+        case 'S':
+                if (HAS_KEY(t, n, "SRC="))
                         return FIELD_SRC;
-                case KEY3('L', 'E', 'N'):
-                        return l4 ? FIELD_ULEN : FIELD_LEN;
-                case KEY3('S', 'P', 'T'):
+                if (HAS_KEY(t, n, "SPT="))
                         return FIELD_SPT;
-                case KEY3('D', 'P', 'T'):
-                        return FIELD_DPT;
-                case KEY3('R', 'E', 'S'):
-                        return FIELD_RES;
-                case KEY3('S', 'E', 'Q'):
-                        return l4 ? FIELD_SEQ : _FIELD_NONE;
-                }
-                break;
-        case 4:
-                switch (KEY4(u[0], u[1], u[2], u[3])) {
-                case KEY4('U', 'R', 'G', 'P'):
-                        return FIELD_URGP;
-                case KEY4('T', 'Y', 'P', 'E'):
-                        return FIELD_TYPE;
-                case KEY4('C', 'O', 'D', 'E'):
-                        return FIELD_CODE;
-                }
-                break;
-        case 5:
-                if (memcmp(k, "PROTO", 5) == 0)
-                        return FIELD_PROTO;
-                break;
+                return l4 && HAS_KEY(t, n, "SEQ=") ? FIELD_SEQ : _FIELD_NONE;
+        case 'T':
+                return HAS_KEY(t, n, "TYPE=") ? FIELD_TYPE : _FIELD_NONE;
+        case 'U':
+                return HAS_KEY(t, n, "URGP=") ? FIELD_URGP : _FIELD_NONE;
         }
         return _FIELD_NONE;
 }
@@ -236,22 +211,17 @@ static Proto proto_from_span(Span s) {
         return PROTO_BAD;
 }
 
-/* A key=value token. */
-static int scan_field(Line *l, const char *tok, const char *eq, const char *end, bool *l4,
-                      const char **ret_reason) {
-        Field f = key_field(tok, (size_t) (eq - tok), *l4);
-        bool f_is_l3;
+/* A KEY=value token of a field the parser uses. */
+static int scan_field(Line *l, Field f, const char *t, size_t n, bool *l4, const char **ret_reason) {
+        bool f_is_l3 = FIELD_L3_MASK & (1U << f);
 
-        if (f == _FIELD_NONE)
-                return 0;
-        f_is_l3 = FIELD_L3_MASK & (1U << f);
         if (f != FIELD_PROTO && f_is_l3 == *l4)
                 return fail(-EBADMSG, field_info[f].misplaced, ret_reason);
         if (l->seen & (1U << f))
                 return fail(-EBADMSG, field_info[f].duplicate, ret_reason);
 
         l->seen |= 1U << f;
-        l->field[f] = (Span) { eq + 1, (size_t) (end - eq - 1) };
+        l->field[f] = (Span) { t + field_info[f].key_len, n - field_info[f].key_len };
         if (f == FIELD_PROTO) {
                 l->proto = proto_from_span(l->field[f]);
                 *l4 = true;
@@ -259,19 +229,19 @@ static int scan_field(Line *l, const char *tok, const char *eq, const char *end,
         return 0;
 }
 
-/* A bare word. TCP flags count only between RES= and URGP=, where the kernel puts them. */
-static int scan_word(Line *l, const char *tok, size_t n, bool l4, const char **ret_reason) {
+/* Any other token; only whole words count (so "SYN=1" is no flag). TCP flags count only
+ * between RES= and URGP=, where the kernel puts them. */
+static int scan_word(Line *l, const char *t, size_t n, bool l4, const char **ret_reason) {
         if (!l4) {
                 /* A fragment: "MF" (more follow) or "FRAG:n" (IPv4 offset, or any IPv6
                  * fragment header). LEN is then the fragment's, not the packet's, and a
                  * later fragment has no transport header at all. */
-                if ((n == 2 && tok[0] == 'M' && tok[1] == 'F') ||
-                    (n > 5 && memcmp(tok, "FRAG:", 5) == 0))
+                if ((n == 2 && t[0] == 'M' && t[1] == 'F') || (n > 5 && memcmp(t, "FRAG:", 5) == 0))
                         l->fragment = true;
                 return 0;
         }
         if (l->proto == PROTO_TCP) {
-                unsigned flag = tcp_flag(tok, n);
+                unsigned flag = tcp_flag(t, n);
 
                 if (flag == 0)
                         return 0;
@@ -296,20 +266,20 @@ static inline uint64_t bytes_equal(uint64_t x, uint8_t c) {
         return bytes_below(x ^ REPEAT8(c), 1);
 }
 
-/* The next space, '=' or control byte at or after p, eight bytes at a time. There is
- * one before end: the message ends in a space. */
-static inline const char *next_special(const char *p, const char *end) {
+/* The next space or control byte at or after p, eight bytes at a time. There is one
+ * before end: the message ends in a space. */
+static inline const char *next_space(const char *p, const char *end) {
         while (end - p >= 8) {
                 uint64_t x, m;
 
                 memcpy(&x, p, sizeof(x));
                 x = le64toh(x);
-                m = bytes_below(x, ' ' + 1) | bytes_equal(x, '=') | bytes_equal(x, 0x7f);
+                m = bytes_below(x, ' ' + 1) | bytes_equal(x, 0x7f);
                 if (m)
                         return p + (__builtin_ctzll(m) >> 3);
                 p += 8;
         }
-        while (byte_class[(uint8_t) *p] == BYTE_PLAIN)
+        while ((uint8_t) *p > ' ' && *p != 0x7f)
                 p++;
         return p;
 }
@@ -322,25 +292,17 @@ static int scan_message(const char *p, const char *end, Line *l, const char **re
         assert(p < end && end[-1] == ' ');
 
         while (p < end) {
-                const char *tok = p, *eq = NULL;
+                const char *t = p;
+                size_t n;
+                Field f;
 
-                for (;;) {
-                        uint8_t c;
-
-                        p = next_special(p, end);
-                        c = byte_class[(uint8_t) *p];
-                        if (c == BYTE_SPACE)
-                                break;
-                        if (c == BYTE_CONTROL)
-                                return fail(-EBADMSG, "control byte in line", ret_reason);
-                        if (!eq)
-                                eq = p;
-                        p++;
-                }
-
-                if (p == tok)
+                p = next_space(p, end);
+                if (*p != ' ')
+                        return fail(-EBADMSG, "control byte in line", ret_reason);
+                n = (size_t) (p - t);
+                if (n == 0)
                         return fail(-EBADMSG, "empty token (two spaces)", ret_reason);
-                if (*tok == '[') {
+                if (*t == '[') {
                         /* A quoted packet, or "INCOMPLETE [n bytes]": nothing after this
                          * is ours to read. */
                         l->incomplete = after_incomplete;
@@ -350,17 +312,14 @@ static int scan_message(const char *p, const char *end, Line *l, const char **re
                         return 0;
                 }
 
-                if (eq) {
-                        r = scan_field(l, tok, eq, p, &l4, ret_reason);
-                        after_incomplete = false;
-                } else {
-                        size_t n = (size_t) (p - tok);
-
-                        r = scan_word(l, tok, n, l4, ret_reason);
-                        after_incomplete = n == 10 && memcmp(tok, "INCOMPLETE", 10) == 0;
-                }
+                f = token_field(t, n, l4);
+                if (f != _FIELD_NONE)
+                        r = scan_field(l, f, t, n, &l4, ret_reason);
+                else
+                        r = scan_word(l, t, n, l4, ret_reason);
                 if (r < 0)
                         return r;
+                after_incomplete = n == 10 && memcmp(t, "INCOMPLETE", 10) == 0;
                 p++; /* the space */
         }
         return 0;
@@ -609,21 +568,24 @@ static size_t stamp_length(const char *s, size_t n) {
         return i + 2;
 }
 
+static inline bool all_digits(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!is_digit(s[i]))
+                        return false;
+        return true;
+}
+
 /* "2026-11-22T22:37:26.574865+00:00": returns its length, or 0. */
 static size_t rfc3339_length(const char *s, size_t n) {
-        static const char pattern[] = "dddd-dd-ddTdd:dd:dd";
-        size_t i;
+        size_t i = 19;
 
-        if (n < (sizeof(pattern) - 1))
+        if (n < 20 ||
+            !all_digits(s, 4) || s[4] != '-' || !all_digits(s + 5, 2) || s[7] != '-' ||
+            !all_digits(s + 8, 2) || (s[10] != 'T' && s[10] != 't') ||
+            !all_digits(s + 11, 2) || s[13] != ':' || !all_digits(s + 14, 2) || s[16] != ':' ||
+            !all_digits(s + 17, 2))
                 return 0;
-        for (i = 0; i < (sizeof(pattern) - 1); i++) {
-                char c = s[i];
-
-                if (pattern[i] == 'd' ? !is_digit(c) :
-                    pattern[i] == 'T' ? (c != 'T' && c != 't') : c != pattern[i])
-                        return 0;
-        }
-        if (i < n && s[i] == '.') {
+        if (s[i] == '.') {
                 size_t digits = 0;
 
                 for (i++; i < n && is_digit(s[i]) && digits < 9; i++, digits++)
@@ -633,8 +595,8 @@ static size_t rfc3339_length(const char *s, size_t n) {
         }
         if (i < n && (s[i] == 'Z' || s[i] == 'z'))
                 return i + 1;
-        if (n - i >= 6 && (s[i] == '+' || s[i] == '-') && is_digit(s[i + 1]) &&
-            is_digit(s[i + 2]) && s[i + 3] == ':' && is_digit(s[i + 4]) && is_digit(s[i + 5]))
+        if (n - i >= 6 && (s[i] == '+' || s[i] == '-') && all_digits(s + i + 1, 2) &&
+            s[i + 3] == ':' && all_digits(s + i + 4, 2))
                 return i + 6;
         return 0;
 }
@@ -642,7 +604,6 @@ static size_t rfc3339_length(const char *s, size_t n) {
 /* "Nov 22 22:37:26" or "Nov  2 22:37:26": returns its length, or 0. */
 static size_t traditional_length(const char *s, size_t n) {
         static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-        static const char pattern[] = "dd:dd:dd";
         bool month = false;
 
         if (n < 15)
@@ -651,11 +612,9 @@ static size_t traditional_length(const char *s, size_t n) {
                 if (memcmp(s, months + 3 * m, 3) == 0)
                         month = true;
         if (!month || s[3] != ' ' || !(s[4] == ' ' || is_digit(s[4])) || !is_digit(s[5]) ||
-            s[6] != ' ')
+            s[6] != ' ' || !all_digits(s + 7, 2) || s[9] != ':' || !all_digits(s + 10, 2) ||
+            s[12] != ':' || !all_digits(s + 13, 2))
                 return 0;
-        for (size_t i = 0; i < (sizeof(pattern) - 1); i++)
-                if (pattern[i] == 'd' ? !is_digit(s[7 + i]) : s[7 + i] != pattern[i])
-                        return 0;
         return 15;
 }
 
