@@ -31,6 +31,11 @@ static inline bool is_digit(char c) {
         return c >= '0' && c <= '9';
 }
 
+/* The kernel prints hex in lower case here (%02x, %pI6). */
+static inline bool is_lower_hex(char c) {
+        return is_digit(c) || (c >= 'a' && c <= 'f');
+}
+
 /* The fields the parser uses; the first three belong before PROTO=, the rest after. */
 typedef enum Field {
         FIELD_SRC,
@@ -348,7 +353,7 @@ static bool is_expanded_ipv6(Span s) {
                 if (i % 5 == 4) {
                         if (c != ':')
                                 return false;
-                } else if (!is_digit(c) && !(c >= 'a' && c <= 'f'))
+                } else if (!is_lower_hex(c))
                         return false;
         }
         return true;
@@ -412,9 +417,8 @@ static int judge_tcp(const Line *l, KnockStep *ret, const char **ret_reason) {
                 return r;
         if (!(l->seen & (1U << FIELD_RES)))
                 return fail(-EBADMSG, "missing RES", ret_reason);
-        if (res.n != 4 || res.p[0] != '0' || res.p[1] != 'x' ||
-            !(is_digit(res.p[2]) || (res.p[2] >= 'a' && res.p[2] <= 'f')) ||
-            !(is_digit(res.p[3]) || (res.p[3] >= 'a' && res.p[3] <= 'f')))
+        if (res.n != 4 || res.p[0] != '0' || res.p[1] != 'x' || !is_lower_hex(res.p[2]) ||
+            !is_lower_hex(res.p[3]))
                 return fail(-EBADMSG, "bad RES", ret_reason);
         r = parse_u16_field(l, FIELD_URGP, 0, 65535, &urgp, ret_reason);
         if (r < 0)
@@ -575,7 +579,7 @@ static inline bool all_digits(const char *s, size_t n) {
         return true;
 }
 
-/* "2026-11-22T22:37:26.574865+00:00": returns its length, or 0. */
+/* "2026-11-22T22:37:26.574865+00:00" (or "…+0000"): returns its length, or 0. */
 static size_t rfc3339_length(const char *s, size_t n) {
         size_t i = 19;
 
@@ -595,9 +599,13 @@ static size_t rfc3339_length(const char *s, size_t n) {
         }
         if (i < n && (s[i] == 'Z' || s[i] == 'z'))
                 return i + 1;
-        if (n - i >= 6 && (s[i] == '+' || s[i] == '-') && all_digits(s + i + 1, 2) &&
-            s[i + 3] == ':' && all_digits(s + i + 4, 2))
+        if (n - i < 5 || (s[i] != '+' && s[i] != '-') || !all_digits(s + i + 1, 2))
+                return 0;
+        if (n - i >= 6 && s[i + 3] == ':' && all_digits(s + i + 4, 2))
                 return i + 6;
+        /* journalctl -o short-iso writes the zone without the colon */
+        if (all_digits(s + i + 3, 2))
+                return i + 5;
         return 0;
 }
 
