@@ -104,7 +104,9 @@ kw_net_setup() {
         ip -n "$NS_CLI" addr add "$CLI4/24" dev kw1
         ip -n "$NS_CLI" addr add "$CLI4B/24" dev kw1
         ip -n "$NS_CLI" addr add "$CLI6/64" dev kw1 nodad
-        ip -n "$NS_CLI" addr add "$CLI6B/64" dev kw1 nodad
+        # Deprecated (preferred_lft 0): usable when a probe binds to it, never chosen by the
+        # kernel as the source of the client's own knocks.
+        ip -n "$NS_CLI" addr add "$CLI6B/64" dev kw1 nodad preferred_lft 0
         ip -n "$NS_SRV" link set kw0 up
         ip -n "$NS_CLI" link set kw1 up
 
@@ -122,7 +124,9 @@ kw_ruleset() {
 
 # kw_listen PORT: a TCP server on PORT (IPv4 and IPv6) in the server namespace.
 kw_listen() {
-        kw_srv "$NETPROBE" listen :: "$1" &
+        # Not through kw_srv: a backgrounded function is a subshell, and $! must be the
+        # process itself (ip netns exec execs it) so that the trap's signal reaches it.
+        ip netns exec "$NS_SRV" "$NETPROBE" listen :: "$1" &
         KW_PIDS+=($!)
 }
 
@@ -164,7 +168,8 @@ kw_wait_until() {
 kw_daemon_start() {
         [[ -x $KNOCKWATCH ]] || kw_fail "no knockwatch binary at $KNOCKWATCH (build first)"
         KW_DAEMON_LOG=$KW_TMP/daemon.$((${#KW_PIDS[@]})).log
-        kw_srv "$KNOCKWATCH" --log-target=console --log-level=debug "$@" >"$KW_DAEMON_LOG" 2>&1 &
+        ip netns exec "$NS_SRV" "$KNOCKWATCH" --log-target=console --log-level=debug "$@" \
+                >"$KW_DAEMON_LOG" 2>&1 &
         KW_DAEMON_PID=$!
         KW_PIDS+=("$KW_DAEMON_PID")
         kw_wait_until 10 grep -q 'knockwatch: ready:' "$KW_DAEMON_LOG" ||
