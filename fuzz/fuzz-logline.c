@@ -8,13 +8,10 @@
  * and a knock cut by a byte rejected (or, after a '[', the same knock).
  *
  * Build and run (see BRIEF): clang -g -O1 -fsanitize=fuzzer,address,undefined ...
- *   fuzz-logline -dict=fuzz/logline.dict fuzz/corpus-logline/
- * Built with -DFUZZ_REPLAY_MAIN it is a plain program that runs every file named on
- * the command line (or in a directory named there) through the same entry point; the
- * unit tests do that with the seeds in fuzz/corpus-logline/.
+ *   fuzz-logline -dict=fuzz/logline.dict fuzz/seeds/logline/
+ * The unit tests run the seeds in fuzz/seeds/logline/ through the same entry point
+ * without libFuzzer (fuzz-replay.c).
  */
-#include <dirent.h>
-
 #include "logline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -114,50 +111,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         return 0;
 }
-
-#ifdef FUZZ_REPLAY_MAIN
-static void run_file(const char *path) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        static uint8_t buf[1 << 16];
-        size_t n;
-
-        check(f, "cannot open input");
-        n = fread(buf, 1, sizeof(buf), f);
-        check(!ferror(f), "cannot read input");
-        {
-                /* an exactly sized copy, so ASan would see a read past the end */
-                _cleanup_free_ uint8_t *copy = malloc(n ?: 1);
-
-                check(copy, "out of memory");
-                memcpy(copy, buf, n);
-                (void) LLVMFuzzerTestOneInput(copy, n);
-        }
-}
-
-int main(int argc, char *argv[]) {
-        size_t count = 0;
-
-        for (int i = 1; i < argc; i++) {
-                DIR *d = opendir(argv[i]);
-                struct dirent *de;
-
-                if (!d) {
-                        run_file(argv[i]);
-                        count++;
-                        continue;
-                }
-                while ((de = readdir(d))) {
-                        char path[4096];
-
-                        if (de->d_name[0] == '.')
-                                continue;
-                        (void) snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
-                        run_file(path);
-                        count++;
-                }
-                closedir(d);
-        }
-        printf("%zu inputs replayed\n", count);
-        return count > 0 ? 0 : 1;
-}
-#endif
