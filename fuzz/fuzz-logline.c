@@ -7,7 +7,7 @@
  * untouched unless it is a knock, ANY agreeing with the form the first byte picks,
  * and a knock cut by a byte rejected (or, after a '[', the same knock).
  *
- * Build and run (see BRIEF): clang -g -O1 -fsanitize=fuzzer,address,undefined ...
+ * Build and run: see fuzz/README.md, e.g.
  *   fuzz-logline -dict=fuzz/logline.dict fuzz/seeds/logline/
  * The unit tests run the seeds in fuzz/seeds/logline/ through the same entry point
  * without libFuzzer (fuzz-replay.c).
