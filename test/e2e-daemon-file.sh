@@ -18,16 +18,12 @@ kw_listen 22
 mkdir -m 0755 "$KW_TMP/log"
 log=$KW_TMP/log/kern.log
 
-# A knock line as the kernel writes it, for the forgeries.
-log_line() {
-        printf 'PORT_KNOCKING IN=kw0 OUT= MAC=02:00:00:00:00:01:02:00:00:00:00:02:08:00 SRC=%s DST=%s LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=%s WINDOW=64240 RES=0x00 SYN URGP=0 ' "$1" "$SRV4" "$2"
-}
 # forge TAG ADDR: the whole sequence for ADDR through the syslog socket, as any local user
 # may send it.
 forge() {
         local port
         for port in 3721 4728 6742; do
-                kw_syslog_send "<4>$1 $(log_line "$2" "$port")"
+                kw_syslog_send "<4>$1 $(kw_fake_line "$2" "$port")"
         done
 }
 

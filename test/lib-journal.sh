@@ -172,3 +172,31 @@ kw_journal_field() {
 kw_journal_entry() {
         kw_journal_field "$1" _TRANSPORT SYSLOG_FACILITY
 }
+
+# kw_journal_forge HOW LINE: write LINE to the journal the way a local process can:
+#   logger           logger(1) to the syslog socket (user facility)
+#   logger-kern      logger -p kern.warning -t kernel (journald files it as facility 1)
+#   systemd-cat      systemd-cat -t kernel (stdout transport)
+#   kmsg             "<4>LINE" written to /dev/kmsg as root (kernel transport, facility 1)
+#   syslog-datagram  a raw "<4>kernel: LINE" datagram to the syslog socket
+#   native-datagram  a native datagram claiming _TRANSPORT=kernel and SYSLOG_FACILITY=0
+kw_journal_forge() {
+        case $1 in
+        logger) logger -u /run/systemd/journal/dev-log -- "$2" ;;
+        logger-kern) logger -u /run/systemd/journal/dev-log -p kern.warning -t kernel -- "$2" ;;
+        systemd-cat) printf '%s' "$2" | systemd-cat -t kernel -p warning ;;
+        kmsg) printf '<4>%s\n' "$2" >/dev/kmsg ;;
+        syslog-datagram)
+                # One datagram: from a file (nc sends each read as a datagram of its own).
+                printf '<4>kernel: %s' "$2" >"$KW_TMP/forge.dgram"
+                nc -U -u -w1 /run/systemd/journal/dev-log <"$KW_TMP/forge.dgram"
+                ;;
+        native-datagram)
+                printf 'MESSAGE=%s\nSYSLOG_FACILITY=0\n_TRANSPORT=kernel\nSYSLOG_IDENTIFIER=kernel\nPRIORITY=4\n' \
+                        "$2" >"$KW_TMP/forge.dgram"
+                nc -U -u -w1 /run/systemd/journal/socket <"$KW_TMP/forge.dgram"
+                ;;
+        *) kw_fail "kw_journal_forge: unknown way \"$1\"" ;;
+        esac
+}
+KW_JOURNAL_FORGERIES=(logger logger-kern systemd-cat kmsg syslog-datagram native-datagram)

@@ -90,8 +90,14 @@ kw_rsyslog_marker() {
 # "<4>kernel: PORT_KNOCKING …", which any local user may send: logger(1) would turn
 # the kern facility into user, a raw datagram does not).
 kw_syslog_send() {
-        printf '%s' "$1" | nc -U -u -w 0 "$KW_RSYSLOG_SOCKET" >/dev/null 2>&1 ||
-                kw_fail "could not send to $KW_RSYSLOG_SOCKET"
+        local try
+        # A datagram socket refuses more when rsyslogd's queue is full (a loaded machine):
+        # try again for up to 2 s before calling it a failure.
+        for try in $(seq 40); do
+                printf '%s' "$1" | nc -U -u -w 0 "$KW_RSYSLOG_SOCKET" >/dev/null 2>&1 && return 0
+                sleep 0.05
+        done
+        kw_fail "could not send to $KW_RSYSLOG_SOCKET"
 }
 
 # kw_rsyslog_hup: make rsyslogd close its files (it reopens them on the next line).

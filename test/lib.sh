@@ -211,3 +211,10 @@ kw_knock() {
 kw_set_lacks() {
         ! kw_set_has "$@"
 }
+
+# kw_fake_line SRC DPT [ID]: a perfectly formed LOG line of a TCP SYN from SRC to the
+# server's DPT, as the kernel writes it, that no packet produced (for forgery tests).
+kw_fake_line() {
+        printf 'PORT_KNOCKING IN=kw0 OUT= MAC=02:00:00:00:00:01:02:00:00:00:00:02:08:00 SRC=%s DST=%s LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=%s DF PROTO=TCP SPT=40000 DPT=%s WINDOW=64240 RES=0x00 SYN URGP=0 ' \
+                "$1" "$([[ $1 == *:* ]] && echo "$SRV6" || echo "$SRV4")" "${3:-1}" "$2"
+}

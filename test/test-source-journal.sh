@@ -75,10 +75,7 @@ knock() { kw_syn "$SRV4" "$1" "$CLI4"; }
 # A perfectly formed LOG line for our client that no packet produced. The IP ID is this
 # run's, so earlier runs' forgeries (the kmsg ring keeps them) are not mistaken for these.
 FAKE_ID=$((1 + RANDOM))
-fake_line() {
-        printf 'PORT_KNOCKING IN=kw0 OUT= MAC=02:00:00:00:00:01:02:00:00:00:00:02:08:00 SRC=%s DST=%s LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=%s DF PROTO=TCP SPT=40000 DPT=%s WINDOW=64240 RES=0x00 SYN URGP=0 ' \
-                "$CLI4" "$SRV4" "$FAKE_ID" "$1"
-}
+fake_line() { kw_fake_line "$CLI4" "$1" "$FAKE_ID"; }
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
@@ -101,17 +98,11 @@ t_kernel=$(kw_journal_field "$text" _SOURCE_MONOTONIC_TIMESTAMP)
 kw_pass "a real knock is delivered, timed $(((t_entry - t_kernel) / 1000)) ms after the packet, read $(((t_read - t_kernel) / 1000)) ms after it"
 
 # --- 2. forgeries: each one reaches the journal, none is delivered ---------------------
-logger -u /run/systemd/journal/dev-log -- "$(fake_line 5001)"
-logger -u /run/systemd/journal/dev-log -p kern.warning -t kernel -- "$(fake_line 5002)"
-fake_line 5003 | systemd-cat -t kernel -p warning
-printf '<4>%s\n' "$(fake_line 5004)" >/dev/kmsg
-printf '<4>kernel: %s' "$(fake_line 5005)" >"$KW_TMP/syslog.dgram"
-nc -U -u -w1 /run/systemd/journal/dev-log <"$KW_TMP/syslog.dgram"
-# One datagram: from a file (a shell's printf may write line by line, and nc sends each
-# read as a datagram of its own).
-printf 'MESSAGE=%s\nSYSLOG_FACILITY=0\n_TRANSPORT=kernel\nSYSLOG_IDENTIFIER=kernel\nPRIORITY=4\n' "$(fake_line 5006)" \
-        >"$KW_TMP/native.dgram"
-nc -U -u -w1 /run/systemd/journal/socket <"$KW_TMP/native.dgram"
+dpt=5001
+for how in "${KW_JOURNAL_FORGERIES[@]}"; do
+        kw_journal_forge "$how" "$(fake_line $dpt)"
+        dpt=$((dpt + 1))
+done
 for dpt in 5001 5002 5003 5004 5005 5006; do
         kw_journal_wait "TTL=64 ID=$FAKE_ID DF PROTO=TCP SPT=40000 DPT=$dpt "
 done
