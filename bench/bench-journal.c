@@ -54,12 +54,6 @@ static void print_machine(void) {
         printf("machine: %s, %ld cores, kernel %s\n", model, sysconf(_SC_NPROCESSORS_ONLN), u.release);
 }
 
-/* The same filter as the journal source. */
-static inline void *mfree(void *p) {
-        free(p);
-        return NULL;
-}
-
 static int add_matches(sd_journal *j) {
         int r;
 

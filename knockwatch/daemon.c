@@ -386,6 +386,17 @@ static int on_source_line(Source *s, const SourceLine *line, void *userdata) {
         r = logline_parse(line->text, line->len, line->form, &event, &reason);
         if (r == -ENOMSG)
                 return 0; /* not a PORT_KNOCKING line at all */
+        if (line->replayed) {
+                /* Handled before the restart: rebuild the progress it made, act on nothing. */
+                if (r > 0) {
+                        event.time = line->time;
+                        (void) detector_feed(d->detector, &event, now_usec(CLOCK_MONOTONIC),
+                                             d->actions, d->n_actions);
+                        log_debug("Replayed knock %s %s (handled before the restart)",
+                                  knock_addr_format(&event.src, addr), knock_step_format(&event.step, step));
+                }
+                return 0;
+        }
         d->status.lines++;
         status_changed(d);
         if (r < 0) {
@@ -393,8 +404,10 @@ static int on_source_line(Source *s, const SourceLine *line, void *userdata) {
                 return 0;
         }
         if (r == 0) {
+                char text[512];
+
                 d->status.not_knocks++;
-                log_debug("Not a knock: %s", reason);
+                log_debug("Not a knock (%s): %s", reason, escape_line(line->text, line->len, text, sizeof(text)));
                 return 0;
         }
         d->status.knocks++;

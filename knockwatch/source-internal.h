@@ -40,6 +40,9 @@ struct Source {
 /* Hand one line to the daemon (counts it). Returns the handler's value. */
 int source_deliver(Source *s, const char *text, size_t len, LoglineForm form, usec_t time,
                    usec_t read_time);
+/* Hand over again a line handled before the restart (see source.h); not counted. */
+int source_replay(Source *s, const char *text, size_t len, LoglineForm form, usec_t time,
+                  usec_t read_time);
 /* A drain ended. */
 void source_end_batch(Source *s);
 /* Tell the daemon something (see SourceHandlers.notice). */

@@ -16,7 +16,9 @@
  * Position: the cursor of the last entry read goes to STATE_DIR/journal.cursor, at
  * most once a second (a one-shot timer writes the last one of a burst), and whenever
  * the position is saved explicitly or the source is freed. On open, a usable cursor
- * resumes after that entry; otherwise reading starts at the tail.
+ * resumes after that entry; otherwise reading starts at the tail. Resuming, the reader
+ * first goes back max_age and hands over again, marked replayed, the knock lines up to
+ * the saved entry (source.h); the position is not saved while it replays.
  *
  * Work per event-loop turn is bounded (JOURNAL_TURN_MAX entries); a larger backlog is
  * continued from a one-shot defer source at idle priority, so other events are never
@@ -43,6 +45,10 @@ typedef struct JournalSource {
         /* Positioned on an entry that is not handled yet (the saved cursor's entry was
          * vacuumed, and seeking landed on the one after it). */
         bool on_unhandled;
+        /* Replaying after a resume: entries up to the saved one (its cursor, and its
+         * monotonic time) are handed over again marked replayed. NULL when not. */
+        char *replay_cursor;
+        usec_t replay_until;
 
         sd_event_source *io;
         sd_event_source *more;          /* defer: continue a drain cut at JOURNAL_TURN_MAX */
@@ -132,7 +138,30 @@ static int read_cursor(Source *s, char *buf, size_t size) {
         return 0;
 }
 
-static int seek_cursor(JournalSource *d, const char *cursor) {
+/* On the saved entry: if it is younger than max_age, go back max_age, so that the knocks
+ * up to it rebuild the detector's progress. */
+static int seek_replay(JournalSource *d, const char *cursor, usec_t max_age) {
+        usec_t now = now_usec(CLOCK_MONOTONIC), t;
+        sd_id128_t boot_id;
+        int r;
+
+        if (max_age == 0)
+                return 0;
+        r = sd_journal_get_monotonic_usec(d->journal, &t, &boot_id);
+        if (r < 0 || !sd_id128_equal(boot_id, d->boot_id) || t > now || now - t > max_age)
+                return 0; /* nothing of it is inside the window */
+        d->replay_cursor = strdup(cursor);
+        if (!d->replay_cursor)
+                return -ENOMEM;
+        d->replay_until = t;
+        return sd_journal_seek_monotonic_usec(d->journal, d->boot_id, now > max_age ? now - max_age : 0);
+}
+
+static void stop_replay(JournalSource *d) {
+        d->replay_cursor = mfree(d->replay_cursor);
+}
+
+static int seek_cursor(JournalSource *d, const char *cursor, usec_t max_age) {
         int r;
 
         r = sd_journal_seek_cursor(d->journal, cursor);
@@ -147,7 +176,7 @@ static int seek_cursor(JournalSource *d, const char *cursor) {
         /* > 0: on the saved entry, already handled. 0: it was vacuumed and this is the
          * first entry after it, which has not been handled. */
         d->on_unhandled = r == 0;
-        return 0;
+        return r > 0 ? seek_replay(d, cursor, max_age) : 0;
 }
 
 static int seek_tail(JournalSource *d) {
@@ -174,7 +203,7 @@ static int seek_start(Source *s, char **ret_how) {
 
         r = s->state_dir ? read_cursor(s, cursor, sizeof(cursor)) : -ENOENT;
         if (r >= 0) {
-                r = seek_cursor(d, cursor);
+                r = seek_cursor(d, cursor, s->max_age);
                 if (r >= 0)
                         return (*ret_how = strdup("resumed from cursor")) ? 0 : -ENOMEM;
         }
@@ -334,6 +363,7 @@ static int handle_entry(Source *s, usec_t *now) {
         const void *data;
         const char *text;
         sd_id128_t boot_id;
+        bool replayed = false;
         usec_t time;
         size_t len;
         int r;
@@ -341,6 +371,12 @@ static int handle_entry(Source *s, usec_t *now) {
         r = sd_journal_get_monotonic_usec(d->journal, &time, &boot_id);
         if (r < 0 || !sd_id128_equal(boot_id, d->boot_id))
                 return 0;
+        if (d->replay_cursor) {
+                /* Up to and including the saved entry; past its time if it has gone. */
+                replayed = time <= d->replay_until;
+                if (!replayed || sd_journal_test_cursor(d->journal, d->replay_cursor) > 0)
+                        stop_replay(d);
+        }
         if (time > *now)
                 *now = now_usec(CLOCK_MONOTONIC);
         if (time > *now) /* not a stamp journald took in this boot */
@@ -358,8 +394,12 @@ static int handle_entry(Source *s, usec_t *now) {
         if (len < STRLEN(LOGLINE_PREFIX) || memcmp(text, LOGLINE_PREFIX, STRLEN(LOGLINE_PREFIX)) != 0)
                 return 0;
 
-        (void) source_deliver(s, text, MIN(len, (size_t) LOGLINE_LINE_MAX + 1), LOGLINE_FORM_KERNEL,
-                              time, now_usec(CLOCK_MONOTONIC));
+        len = MIN(len, (size_t) LOGLINE_LINE_MAX + 1);
+        if (replayed) {
+                (void) source_replay(s, text, len, LOGLINE_FORM_KERNEL, time, now_usec(CLOCK_MONOTONIC));
+                return 0;
+        }
+        (void) source_deliver(s, text, len, LOGLINE_FORM_KERNEL, time, now_usec(CLOCK_MONOTONIC));
         return 1;
 }
 
@@ -389,8 +429,10 @@ static void drain(Source *s) {
 
         if (n == JOURNAL_TURN_MAX)
                 (void) sd_event_source_set_enabled(d->more, SD_EVENT_ONESHOT);
-        if (n > 0)
-                remember_position(s); /* next() returning 0 leaves the journal on the last entry */
+        /* next() returning 0 leaves the journal on the last entry. While replaying, the
+         * position is behind the saved one: keep that. */
+        if (n > 0 && !d->replay_cursor)
+                remember_position(s);
         if (delivered > 0)
                 source_end_batch(s);
 }
@@ -492,6 +534,7 @@ static void journal_done(Source *s) {
         sd_event_source_disable_unref(d->save_timer);
         sd_journal_close(d->journal);
         free(d->cursor);
+        free(d->replay_cursor);
         free(d);
         s->data = NULL;
 }

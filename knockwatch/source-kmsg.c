@@ -23,10 +23,11 @@
  * number of the last record handled and the clock offset. It is written at most once a
  * second after a change (a one-shot timer writes the last pending position; nothing
  * polls), on source_save_position() and when the source is freed. On open, a position
- * from this boot resumes after that record: the reader seeks to the oldest record and
- * skips, without delivering, everything up to the saved sequence number; newer records
- * are delivered unless they are older than max_age. With no usable position the reader
- * starts at the tail.
+ * from this boot resumes after that record: the reader seeks to the oldest record; the
+ * knock records up to the saved sequence number that are younger than max_age are handed
+ * over again marked replayed (source.h: they rebuild the detector's progress, nothing
+ * more), older ones are skipped; newer records are delivered unless they are older than
+ * max_age. With no usable position the reader starts at the tail.
  *
  * Loss. A gap in the sequence numbers, or a read failing with EPIPE (our position was
  * overwritten; the next read returns the oldest record), adds the missing records to
@@ -275,6 +276,7 @@ static void handle_record(Source *s, size_t n, usec_t read_time) {
         KmsgSource *d = s->data;
         KmsgRecord rec;
         uint64_t lost;
+        bool handled;
         usec_t time;
 
         if (_unlikely_(kmsg_record_parse(d->buf, n, &rec) < 0)) {
@@ -289,18 +291,20 @@ static void handle_record(Source *s, size_t n, usec_t read_time) {
                 d->backlog_newest = d->backlog_seen ? MAX(d->backlog_newest, rec.seq) : rec.seq;
                 d->backlog_seen = true;
         }
-        if (!kmsg_seq_advance(&d->seq, rec.seq, &lost))
-                return; /* handled before the restart */
-        if (_unlikely_(lost > 0))
-                report_loss(s, lost);
-        else if (_unlikely_(d->overrun))
-                source_notice(s, 0, false, "kernel log overrun: records lost");
-        d->overrun = false;
-        d->dirty = true;
-        kmsg_clock_sample(&d->clock, rec.timestamp, read_time);
+        handled = !kmsg_seq_advance(&d->seq, rec.seq, &lost); /* before the restart */
+        if (!handled) {
+                if (_unlikely_(lost > 0))
+                        report_loss(s, lost);
+                else if (_unlikely_(d->overrun))
+                        source_notice(s, 0, false, "kernel log overrun: records lost");
+                d->overrun = false;
+                d->dirty = true;
+                kmsg_clock_sample(&d->clock, rec.timestamp, read_time);
+        }
 
         if (kmsg_record_facility(&rec) != 0) {
-                s->stats.skipped++; /* written from userspace */
+                if (!handled)
+                        s->stats.skipped++; /* written from userspace */
                 return;
         }
         if (rec.text_len < STRLEN(LOGLINE_PREFIX) ||
@@ -309,7 +313,13 @@ static void handle_record(Source *s, size_t n, usec_t read_time) {
 
         time = kmsg_clock_map(&d->clock, rec.timestamp);
         if (d->resuming && s->max_age > 0 && read_time > time && read_time - time > s->max_age) {
-                d->stale++;
+                d->stale += !handled;
+                return;
+        }
+        if (handled) {
+                /* Within the window: the detector rebuilds its progress from it. */
+                if (s->max_age > 0)
+                        (void) source_replay(s, rec.text, rec.text_len, LOGLINE_FORM_KERNEL, time, read_time);
                 return;
         }
         (void) source_deliver(s, rec.text, rec.text_len, LOGLINE_FORM_KERNEL, time, read_time);

@@ -147,18 +147,29 @@ Source *source_free(Source *s) {
         return NULL;
 }
 
-int source_deliver(Source *s, const char *text, size_t len, LoglineForm form, usec_t time,
-                   usec_t read_time) {
+static int hand_over(Source *s, const char *text, size_t len, LoglineForm form, usec_t time,
+                     usec_t read_time, bool replayed) {
         SourceLine line = {
                 .text = text,
                 .len = len,
                 .form = form,
                 .time = time,
                 .read_time = read_time,
+                .replayed = replayed,
         };
 
-        s->stats.lines++;
         return s->handlers.line ? s->handlers.line(s, &line, s->userdata) : 0;
+}
+
+int source_deliver(Source *s, const char *text, size_t len, LoglineForm form, usec_t time,
+                   usec_t read_time) {
+        s->stats.lines++;
+        return hand_over(s, text, len, form, time, read_time, false);
+}
+
+int source_replay(Source *s, const char *text, size_t len, LoglineForm form, usec_t time,
+                  usec_t read_time) {
+        return hand_over(s, text, len, form, time, read_time, true);
 }
 
 void source_end_batch(Source *s) {

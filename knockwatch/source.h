@@ -15,6 +15,12 @@
  * (a longer line is delivered truncated to its first LOGLINE_LINE_MAX + 1 bytes so the
  * parser rejects it as too long; it is never split into two lines). After each drain
  * of the underlying fd the batch callback runs: the daemon commits its nft batch there.
+ *
+ * Resuming after a restart, kmsg and journal first hand over again the lines they had
+ * handled before it that are still younger than max_age, marked replayed: the daemon
+ * feeds them to the detector only to rebuild the sequences in progress (a sequence split
+ * by the restart still completes), and acts on none of them (a sequence completed before
+ * the restart is not granted again).
  */
 #pragma once
 
@@ -48,6 +54,7 @@ typedef struct SourceLine {
         LoglineForm form;        /* KERNEL for kmsg/journal, SYSLOG for file, ANY for stdin */
         usec_t time;             /* CLOCK_MONOTONIC µs of the kernel event, or of the read */
         usec_t read_time;        /* CLOCK_MONOTONIC µs when knockwatch read it (latency) */
+        bool replayed;           /* handled before a restart: rebuilds progress only */
 } SourceLine;
 
 typedef struct Source Source;

@@ -71,7 +71,7 @@ for port in 3721 4728 6742; do
 done
 sleep 1
 kw_set_has ssh4 "$CLI4" && kw_fail "SYN-ACK packets opened the door"
-kw_daemon_log_has "Not a knock: .*ACK" || kw_fail "SYN-ACK lines were not seen as non-knocks"
+kw_daemon_log_has "Not a knock \\(SYN with ACK\\): .*SRC=$CLI4 " || kw_fail "SYN-ACK lines were not seen as non-knocks"
 kw_pass "SYN-ACK packets do not open"
 
 # The pipeline is still alive after all that: a correct knock works.

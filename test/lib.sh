@@ -218,3 +218,14 @@ kw_fake_line() {
         printf 'PORT_KNOCKING IN=kw0 OUT= MAC=02:00:00:00:00:01:02:00:00:00:00:02:08:00 SRC=%s DST=%s LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=%s DF PROTO=TCP SPT=40000 DPT=%s WINDOW=64240 RES=0x00 SYN URGP=0 ' \
                 "$1" "$([[ $1 == *:* ]] && echo "$SRV6" || echo "$SRV4")" "${3:-1}" "$2"
 }
+
+# kw_daemon_log_count REGEX: how many lines of the daemon's log match.
+kw_daemon_log_count() {
+        grep -cE "$1" "$KW_DAEMON_LOG" || true
+}
+
+# kw_daemon_log_wait_more REGEX N [TIMEOUT_S]: wait until more than N lines match.
+kw_daemon_log_wait_more() {
+        local regex=$1 n=$2
+        kw_wait_until "${3:-3}" eval '(($(kw_daemon_log_count "$regex") > n))'
+}

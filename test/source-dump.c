@@ -8,7 +8,9 @@
  * SPEC is what --source takes (kmsg, journal, file:PATH, -, auto). Prints
  *   "ready <description>"                     once attached
  *   "line <form> <time_us> <read_us> <text>"  per delivered line (only lines containing
- *                                             TEXT when --grep is given)
+ *                                             TEXT when --grep is given); "replay" instead
+ *                                             of "line" for lines handed over again after a
+ *                                             resume (see source.h)
  *   "batch"                                   after each drain (not with --grep)
  *   "notice <errno> <fatal> <message>"        per notice
  * and flushes stdout after each. Exits 0 on SIGTERM/SIGINT (saving the position) or when
@@ -24,7 +26,8 @@ static const char *grep_text;
 static int on_line(Source *s, const SourceLine *line, void *userdata) {
         if (grep_text && !memmem(line->text, line->len, grep_text, strlen(grep_text)))
                 return 0;
-        printf("line %d %llu %llu %.*s\n", (int) line->form, (unsigned long long) line->time,
+        printf("%s %d %llu %llu %.*s\n", line->replayed ? "replay" : "line", (int) line->form,
+               (unsigned long long) line->time,
                (unsigned long long) line->read_time, (int) line->len, line->text);
         fflush(stdout);
         return 0;
