@@ -131,15 +131,45 @@ static int open_nft(Nft **ret) {
         return 0;
 }
 
-static void print_door(const Door *door) {
-        char spec[512], t4[DURATION_STRLEN], t6[DURATION_STRLEN];
+/* One set of a door; with nft, also its live grants from the kernel. */
+static void print_set(Nft *nft, const VerbOptions *o, const char *family, const char *set,
+                      uint64_t timeout_ms) {
+        _cleanup_free_ NftElement *elements = NULL;
+        char span[DURATION_STRLEN], addr[KNOCK_ADDR_STRLEN];
+        size_t n = 0;
+        int r;
+
+        printf("  %s set %s, grants last %s", family, set, duration_format_ms(timeout_ms, span));
+        if (!nft) {
+                printf("\n");
+                return;
+        }
+        r = nft_get_elements(nft, &o->table, set, &elements, &n);
+        if (r < 0) {
+                printf(": cannot list its grants: %s\n", strerror(-r));
+                return;
+        }
+        printf(": %zu live\n", n);
+        for (size_t i = 0; i < n; i++) {
+                const NftElement *e = &elements[i];
+
+                if (e->timeout_ms == 0)
+                        printf("    %s, permanent (no timeout)\n", knock_addr_format(&e->addr, addr));
+                else
+                        printf("    %s, %s left\n", knock_addr_format(&e->addr, addr),
+                               duration_format_ms(e->expires_ms / 1000 * 1000, span));
+        }
+}
+
+static void print_door(Nft *nft, const VerbOptions *o, const Door *door) {
+        char spec[512];
 
         (void) door_spec_format(&door->spec, spec, sizeof(spec));
         printf("door %s: %s\n", door->spec.name, spec);
         if (door->set4[0])
-                printf("  IPv4 set %s, grants last %s\n", door->set4, duration_format_ms(door->timeout4_ms, t4));
+                print_set(nft, o, "IPv4", door->set4, door->timeout4_ms);
         if (door->set6[0])
-                printf("  IPv6 set %s, grants last %s\n", door->set6, duration_format_ms(door->timeout6_ms, t6));
+                print_set(nft, o, "IPv6", door->set6, door->timeout6_ms);
 }
 
 int verb_check(int argc, char *argv[]) {
@@ -163,7 +193,7 @@ int verb_check(int argc, char *argv[]) {
         printf("table %s: %zu door(s), %u error(s), %u warning(s)\n", o.table_label, n,
                problems.errors, problems.warnings);
         for (size_t i = 0; i < n; i++)
-                print_door(&doors[i]);
+                print_door(NULL, &o, &doors[i]);
         if (n == 0)
                 printf("error: no usable door; knocks would open nothing\n");
         return problems.errors > 0 || n == 0 ? EXIT_FAILURE : EXIT_SUCCESS;
@@ -199,29 +229,6 @@ static void print_daemon_status(const VerbOptions *o) {
                (unsigned long long) s.evictions);
 }
 
-static void print_grants(Nft *nft, const VerbOptions *o, const char *family, const char *set) {
-        _cleanup_free_ NftElement *elements = NULL;
-        char addr[KNOCK_ADDR_STRLEN], left[DURATION_STRLEN];
-        size_t n = 0;
-        int r;
-
-        r = nft_get_elements(nft, &o->table, set, &elements, &n);
-        if (r < 0) {
-                printf("  %s set %s: cannot list: %s\n", family, set, strerror(-r));
-                return;
-        }
-        printf("  %s set %s: %zu grant(s)\n", family, set, n);
-        for (size_t i = 0; i < n; i++) {
-                const NftElement *e = &elements[i];
-
-                if (e->timeout_ms == 0)
-                        printf("    %s (permanent: no timeout)\n", knock_addr_format(&e->addr, addr));
-                else
-                        printf("    %s, %s left\n", knock_addr_format(&e->addr, addr),
-                               duration_format_ms(e->expires_ms / 1000 * 1000, left));
-        }
-}
-
 int verb_status(int argc, char *argv[]) {
         static const char usage[] = "status [--table=FAMILY:NAME] [--runtime-dir=DIR]";
         _cleanup_(nft_freep) Nft *nft = NULL;
@@ -243,13 +250,8 @@ int verb_status(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         printf("table %s: %zu door(s)%s\n", o.table_label, n,
                problems.errors + problems.warnings > 0 ? " (problems: see knockwatch check)" : "");
-        for (size_t i = 0; i < n; i++) {
-                print_door(&doors[i]);
-                if (doors[i].set4[0])
-                        print_grants(nft, &o, "IPv4", doors[i].set4);
-                if (doors[i].set6[0])
-                        print_grants(nft, &o, "IPv6", doors[i].set6);
-        }
+        for (size_t i = 0; i < n; i++)
+                print_door(nft, &o, &doors[i]);
         return EXIT_SUCCESS;
 }
 
