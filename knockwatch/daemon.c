@@ -29,9 +29,10 @@
 #include "logline.h"
 #include "status.h"
 
-/* How often at most the status file is rewritten, and how often at most a summary of
- * rejected lines is logged (each rejected line itself is logged at debug level). */
+/* How often at most the status file is rewritten (and how soon after a change), and how
+ * often at most a summary of rejected lines is logged (each one is, at debug level). */
 #define STATUS_WRITE_INTERVAL USEC_PER_SEC
+#define STATUS_WRITE_DELAY (100 * USEC_PER_MSEC)
 #define REJECT_WARN_INTERVAL (60 * USEC_PER_SEC)
 /* Grant expiries closer together than this are logged by one timer wake-up. */
 #define EXPIRY_ACCURACY (250 * USEC_PER_MSEC)
@@ -79,6 +80,7 @@ typedef struct Daemon {
 
         DaemonStatus status;
         bool status_disabled;
+        usec_t status_written;         /* CLOCK_MONOTONIC of the last write */
         bool grants_full_warned;
         usec_t reject_warned;
         uint64_t rejected_unwarned;
@@ -132,6 +134,7 @@ static void status_write_now(Daemon *d) {
         if (d->status_disabled)
                 return;
         status_update(d);
+        d->status_written = now_usec(CLOCK_MONOTONIC);
         r = status_write(d->options.runtime_dir, &d->status);
         if (r < 0) {
                 log_warning_errno(r, "Cannot write the status file in %s, `knockwatch status` "
@@ -140,16 +143,19 @@ static void status_write_now(Daemon *d) {
         }
 }
 
-/* Something counted changed: write the file within STATUS_WRITE_INTERVAL. */
+/* Something counted changed: write the file soon (STATUS_WRITE_DELAY, so a burst is one
+ * write), and at most once per STATUS_WRITE_INTERVAL. */
 static void status_changed(Daemon *d) {
         int enabled = SD_EVENT_OFF;
+        usec_t due;
 
         if (d->status_disabled || !d->status_timer)
                 return;
         (void) sd_event_source_get_enabled(d->status_timer, &enabled);
         if (enabled != SD_EVENT_OFF)
                 return;
-        (void) sd_event_source_set_time_relative(d->status_timer, STATUS_WRITE_INTERVAL);
+        due = MAX(now_usec(CLOCK_MONOTONIC) + STATUS_WRITE_DELAY, d->status_written + STATUS_WRITE_INTERVAL);
+        (void) sd_event_source_set_time(d->status_timer, due);
         (void) sd_event_source_set_enabled(d->status_timer, SD_EVENT_ONESHOT);
 }
 

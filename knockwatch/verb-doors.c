@@ -248,8 +248,11 @@ int verb_status(int argc, char *argv[]) {
         print_daemon_status(&o);
         if (open_nft(&nft) < 0 || load_doors(nft, &o, &problems, &doors, &n) < 0)
                 return EXIT_FAILURE;
-        printf("table %s: %zu door(s)%s\n", o.table_label, n,
-               problems.errors + problems.warnings > 0 ? " (problems: see knockwatch check)" : "");
+        printf("table %s: %zu door(s)", o.table_label, n);
+        if (problems.errors + problems.warnings > 0)
+                printf(" (%u error(s), %u warning(s): see knockwatch check)", problems.errors,
+                       problems.warnings);
+        printf("\n");
         for (size_t i = 0; i < n; i++)
                 print_door(nft, &o, &doors[i]);
         return EXIT_SUCCESS;
