@@ -33,6 +33,8 @@ struct Source {
         SourceHandlers handlers;
         void *userdata;
         SourceStats stats;
+        sd_event_source *save_timer; /* one-shot: the last position of a burst */
+        usec_t last_save;            /* CLOCK_MONOTONIC of the last save_position() */
 
         void *data;               /* the kind's own state */
 };
@@ -45,6 +47,9 @@ int source_replay(Source *s, const char *text, size_t len, LoglineForm form, use
                   usec_t read_time);
 /* A drain ended. */
 void source_end_batch(Source *s);
+/* The resume position changed: save it now if the last save is a second old, else let
+ * a one-shot timer save the newest one when that second is over (nothing polls). */
+void source_save_soon(Source *s);
 /* Tell the daemon something (see SourceHandlers.notice). */
 void source_notice(Source *s, int error, bool fatal, const char *format, ...) _printf_(4, 5);
 

@@ -37,7 +37,6 @@
 #define JOURNAL_TURN_MAX 10000U
 /* LOG messages are under 1 KiB; do not decompress more than this of any field. */
 #define JOURNAL_DATA_THRESHOLD 4096U
-#define JOURNAL_CURSOR_SAVE_INTERVAL USEC_PER_SEC
 
 typedef struct JournalSource {
         sd_journal *journal;
@@ -53,11 +52,9 @@ typedef struct JournalSource {
         sd_event_source *io;
         sd_event_source *more;          /* defer: continue a drain cut at JOURNAL_TURN_MAX */
         sd_event_source *timeout;       /* only where sd_journal_get_timeout() asks for one */
-        sd_event_source *save_timer;    /* one-shot: write the last cursor of a burst */
 
         char *cursor;                   /* of the last entry read, NULL before the first */
         bool cursor_dirty;              /* not yet written */
-        usec_t cursor_saved_at;         /* last write attempt, 0 if none */
         bool save_failing;              /* the last write failed (notice once per failure run) */
 } JournalSource;
 
@@ -293,9 +290,6 @@ static int write_cursor(Source *s) {
         memcpy(buf, d->cursor, len);
         buf[len++] = '\n';
 
-        d->cursor_saved_at = now_usec(CLOCK_MONOTONIC);
-        if (d->save_timer)
-                (void) sd_event_source_set_enabled(d->save_timer, SD_EVENT_OFF);
         r = state_write(s->state_dir, JOURNAL_CURSOR_FILE, buf, len);
         if (r < 0)
                 return r;
@@ -315,35 +309,6 @@ static int save_cursor(Source *s) {
         return r;
 }
 
-static int on_save_timer(sd_event_source *es, uint64_t usec, void *userdata) {
-        (void) save_cursor(userdata);
-        return 0;
-}
-
-/* Write now if the last write is a second old; otherwise make sure the one-shot timer
- * writes the newest cursor when that second is over. */
-static void schedule_save(Source *s) {
-        JournalSource *d = s->data;
-        usec_t due = d->cursor_saved_at + JOURNAL_CURSOR_SAVE_INTERVAL;
-        int enabled = SD_EVENT_OFF, r;
-
-        if (d->cursor_saved_at == 0 || now_usec(CLOCK_MONOTONIC) >= due) {
-                (void) save_cursor(s);
-                return;
-        }
-        if (d->save_timer) {
-                if (sd_event_source_get_enabled(d->save_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
-                        return;
-                r = sd_event_source_set_time(d->save_timer, due);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(d->save_timer, SD_EVENT_ONESHOT);
-        } else
-                r = sd_event_add_time(s->event, &d->save_timer, CLOCK_MONOTONIC, due, 0,
-                                      on_save_timer, s);
-        if (r < 0)
-                (void) save_cursor(s); /* no timer: write now rather than lose it */
-}
-
 static void remember_position(Source *s) {
         JournalSource *d = s->data;
         char *cursor;
@@ -353,7 +318,7 @@ static void remember_position(Source *s) {
         free(d->cursor);
         d->cursor = cursor;
         d->cursor_dirty = true;
-        schedule_save(s);
+        source_save_soon(s);
 }
 
 /* The entry the journal is on. *now is the turn's clock, refreshed when an entry written
@@ -531,7 +496,6 @@ static void journal_done(Source *s) {
         sd_event_source_disable_unref(d->io);
         sd_event_source_disable_unref(d->more);
         sd_event_source_disable_unref(d->timeout);
-        sd_event_source_disable_unref(d->save_timer);
         sd_journal_close(d->journal);
         free(d->cursor);
         free(d->replay_cursor);

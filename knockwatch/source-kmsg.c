@@ -48,12 +48,10 @@
 #define KMSG_BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 /* Records handled per event-loop turn; the fd stays readable, so the loop comes back. */
 #define KMSG_RECORDS_PER_TURN 256U
-#define KMSG_SAVE_INTERVAL USEC_PER_SEC
 
 typedef struct KmsgSource {
         int fd;
         sd_event_source *io;
-        sd_event_source *save_timer;
 
         KmsgSeq seq;
         KmsgClock clock;
@@ -68,7 +66,6 @@ typedef struct KmsgSource {
         bool overrun;                   /* the last read failed with EPIPE */
         bool malformed_reported;
         bool dirty;                     /* the position changed since the last save */
-        usec_t last_save;
         int save_error;                 /* the last save failure, reported once */
         char *open_notice;              /* something open() wants said at attach */
 
@@ -213,7 +210,6 @@ static int save_position_now(Source *s) {
         memcpy(pos.boot_id, d->boot_id, sizeof(pos.boot_id));
         n = kmsg_position_format(&pos, text);
         r = state_write(s->state_dir, KMSG_POSITION_FILE, text, n);
-        d->last_save = now_usec(CLOCK_MONOTONIC);
         if (r < 0) {
                 if (r != d->save_error)
                         source_notice(s, r, false, "cannot save the position to %s/%s: %s",
@@ -226,39 +222,11 @@ static int save_position_now(Source *s) {
         return 0;
 }
 
-static int on_save_timer(sd_event_source *es, uint64_t usec, void *userdata) {
-        (void) save_position_now(userdata);
-        return 0;
-}
-
-/* Save now if the last save is a second old, else let the one-shot timer do it. */
 static void schedule_save(Source *s) {
         KmsgSource *d = s->data;
-        usec_t now, due;
-        int r;
 
-        if (!d->dirty || !s->state_dir || d->boot_id[0] == '\0')
-                return;
-        now = now_usec(CLOCK_MONOTONIC);
-        due = d->last_save + KMSG_SAVE_INTERVAL;
-        if (d->last_save == 0 || now >= due) {
-                (void) save_position_now(s);
-                return;
-        }
-        if (d->save_timer) {
-                int enabled = SD_EVENT_OFF;
-
-                (void) sd_event_source_get_enabled(d->save_timer, &enabled);
-                if (enabled != SD_EVENT_OFF)
-                        return; /* already due */
-                r = sd_event_source_set_time(d->save_timer, due);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(d->save_timer, SD_EVENT_ONESHOT);
-        } else
-                r = sd_event_add_time(s->event, &d->save_timer, CLOCK_MONOTONIC, due, 0,
-                                      on_save_timer, s);
-        if (r < 0)
-                (void) save_position_now(s); /* no timer: better early than never */
+        if (d->dirty && d->boot_id[0] != '\0')
+                source_save_soon(s);
 }
 
 static void report_loss(Source *s, uint64_t lost) {
@@ -413,7 +381,6 @@ static void kmsg_done(Source *s) {
                 return;
         (void) save_position_now(s);
         sd_event_source_disable_unref(d->io);
-        sd_event_source_disable_unref(d->save_timer);
         (void) safe_close(d->fd);
         free(d->open_notice);
         free(d);

@@ -119,7 +119,38 @@ int source_attach(Source *s, sd_event *event, const SourceHandlers *handlers, vo
 }
 
 int source_save_position(Source *s) {
+        s->last_save = now_usec(CLOCK_MONOTONIC);
         return s->vtable->save_position ? s->vtable->save_position(s) : 0;
+}
+
+#define SOURCE_SAVE_INTERVAL USEC_PER_SEC
+
+static int on_save_timer(sd_event_source *es, uint64_t usec, void *userdata) {
+        (void) source_save_position(userdata);
+        return 0;
+}
+
+void source_save_soon(Source *s) {
+        usec_t due = s->last_save + SOURCE_SAVE_INTERVAL;
+        int enabled = SD_EVENT_OFF, r;
+
+        if (!s->state_dir || !s->vtable->save_position)
+                return;
+        if (s->last_save == 0 || now_usec(CLOCK_MONOTONIC) >= due) {
+                (void) source_save_position(s);
+                return;
+        }
+        if (s->save_timer) {
+                if (sd_event_source_get_enabled(s->save_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                        return; /* already due */
+                r = sd_event_source_set_time(s->save_timer, due);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(s->save_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time(s->event, &s->save_timer, CLOCK_MONOTONIC, due, 0,
+                                      on_save_timer, s);
+        if (r < 0)
+                (void) source_save_position(s); /* no timer: better early than never */
 }
 
 SourceKind source_kind(const Source *s) {
@@ -137,6 +168,7 @@ void source_get_stats(const Source *s, SourceStats *ret) {
 Source *source_free(Source *s) {
         if (!s)
                 return NULL;
+        sd_event_source_disable_unref(s->save_timer);
         if (s->vtable && s->vtable->done)
                 s->vtable->done(s);
         sd_event_unref(s->event);
