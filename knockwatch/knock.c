@@ -6,22 +6,23 @@
 
 #include "knock.h"
 
-/* Strict unsigned decimal: 1–5 digits, no sign, no leading zero (except "0"), <= max. */
-static int parse_u16_strict(const char *s, size_t n, unsigned max, uint16_t *ret) {
-        unsigned v = 0;
+int parse_uint(const char *s, size_t n, uint64_t max, uint64_t *ret) {
+        uint64_t v = 0;
 
-        if (n == 0 || n > 5)
-                return -EINVAL;
-        if (s[0] == '0' && n > 1)
+        if (n == 0 || n > 20 || (s[0] == '0' && n > 1))
                 return -EINVAL;
         for (size_t i = 0; i < n; i++) {
+                unsigned digit = (unsigned) (s[i] - '0');
+
                 if (s[i] < '0' || s[i] > '9')
                         return -EINVAL;
-                v = v * 10 + (unsigned) (s[i] - '0');
+                if (v > (UINT64_MAX - digit) / 10)
+                        return -ERANGE;
+                v = v * 10 + digit;
         }
         if (v > max)
-                return -EINVAL;
-        *ret = (uint16_t) v;
+                return -ERANGE;
+        *ret = v;
         return 0;
 }
 
@@ -38,14 +39,14 @@ int knock_step_parse(const char *s, size_t n, KnockStep *ret) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(protos); i++) {
-                uint16_t v;
+                uint64_t v;
 
                 if (n <= protos[i].len || memcmp(s, protos[i].name, protos[i].len) != 0)
                         continue;
-                if (parse_u16_strict(s + protos[i].len, n - protos[i].len, protos[i].max, &v) < 0 ||
+                if (parse_uint(s + protos[i].len, n - protos[i].len, protos[i].max, &v) < 0 ||
                     v < protos[i].min)
                         return -EINVAL;
-                *ret = (KnockStep) { .proto = protos[i].proto, .value = v };
+                *ret = (KnockStep) { .proto = protos[i].proto, .value = (uint16_t) v };
                 return 0;
         }
         return -EINVAL;

@@ -63,20 +63,6 @@ static const char *dir_from_env(const char *name, const char *fallback, char *bu
         return buf;
 }
 
-static int parse_size(const char *s, size_t min, size_t max, size_t *ret) {
-        unsigned long long v;
-        char *end;
-
-        if (s[0] < '0' || s[0] > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0 || *end || v < min || v > max)
-                return -ERANGE;
-        *ret = (size_t) v;
-        return 0;
-}
-
 int verb_run(int argc, char *argv[]) {
         enum {
                 ARG_CAPACITY = 0x100,
@@ -108,6 +94,7 @@ int verb_run(int argc, char *argv[]) {
                 .runtime_dir = dir_from_env("RUNTIME_DIRECTORY", RUNTIME_DIR_DEFAULT, runtime_buf, sizeof(runtime_buf)),
         };
         LogTarget target;
+        uint64_t number;
         int c, level;
 
         (void) nft_table_parse(NFT_TABLE_DEFAULT, &o.table);
@@ -129,11 +116,13 @@ int verb_run(int argc, char *argv[]) {
                         }
                         break;
                 case ARG_CAPACITY:
-                        if (parse_size(optarg, 1, DETECTOR_CAPACITY_MAX, &o.capacity) < 0) {
+                        if (parse_uint(optarg, strlen(optarg), DETECTOR_CAPACITY_MAX, &number) < 0 ||
+                            number < 1) {
                                 log_error("Invalid --capacity \"%s\": expected a number from 1 to %u.",
                                           optarg, DETECTOR_CAPACITY_MAX);
                                 return EXIT_USAGE;
                         }
+                        o.capacity = (size_t) number;
                         break;
                 case ARG_STATE_DIR:
                         o.state_dir = optarg;

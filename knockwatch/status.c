@@ -2,6 +2,7 @@
 /*
  * status.c — see status.h. One table of fields drives both the writer and the reader.
  */
+#include "knock.h"
 #include "state.h"
 #include "status.h"
 
@@ -41,20 +42,6 @@ int status_format(const DaemonStatus *s, char *buf, size_t size) {
         return (int) len;
 }
 
-static int parse_u64(const char *s, size_t n, uint64_t *ret) {
-        uint64_t v = 0;
-
-        if (n == 0 || n > 20)
-                return -EBADMSG;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t) (s[i] - '0')) / 10)
-                        return -EBADMSG;
-                v = v * 10 + (uint64_t) (s[i] - '0');
-        }
-        *ret = v;
-        return 0;
-}
-
 int status_parse(const char *text, DaemonStatus *ret) {
         DaemonStatus s = {};
 
@@ -73,7 +60,7 @@ int status_parse(const char *text, DaemonStatus *ret) {
                                 vlen = MIN(vlen, fields[i].text_size - 1);
                                 memcpy(p, eq + 1, vlen);
                                 p[vlen] = 0;
-                        } else if (parse_u64(eq + 1, vlen, (uint64_t *) (void *) p) < 0)
+                        } else if (parse_uint(eq + 1, vlen, UINT64_MAX, (uint64_t *) (void *) p) < 0)
                                 return -EBADMSG;
                 }
                 line = *nl ? nl + 1 : nl;

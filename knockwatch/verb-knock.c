@@ -54,19 +54,13 @@ static void help(void) {
 
 /* Strict decimal milliseconds, 0…KNOCK_DELAY_MAX_MSEC. */
 static int parse_delay(const char *s, usec_t *ret) {
-        unsigned v = 0;
-        size_t n = strlen(s);
+        uint64_t v;
+        int r;
 
-        if (n == 0 || n > 5 || (s[0] == '0' && n > 1))
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] < '0' || s[i] > '9')
-                        return -EINVAL;
-                v = v * 10 + (unsigned) (s[i] - '0');
-        }
-        if (v > KNOCK_DELAY_MAX_MSEC)
-                return -ERANGE;
-        *ret = (usec_t) v * USEC_PER_MSEC;
+        r = parse_uint(s, strlen(s), KNOCK_DELAY_MAX_MSEC, &v);
+        if (r < 0)
+                return r;
+        *ret = v * USEC_PER_MSEC;
         return 0;
 }
 

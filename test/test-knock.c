@@ -74,7 +74,27 @@ TEST(addr) {
         ASSERT_ERROR(knock_addr_parse_n("1111111111111111111111111111111111111111111111111", 49, &a), EINVAL);
 }
 
+TEST(uint) {
+        uint64_t v;
+
+        ASSERT_OK(parse_uint("0", 1, 10, &v));
+        ASSERT_EQ(v, 0);
+        ASSERT_OK(parse_uint("18446744073709551615", 20, UINT64_MAX, &v));
+        ASSERT_TRUE(v == UINT64_MAX);
+        ASSERT_OK(parse_uint("123x", 3, 200, &v));
+        ASSERT_EQ(v, 123);
+        ASSERT_ERROR(parse_uint("18446744073709551616", 20, UINT64_MAX, &v), ERANGE);
+        ASSERT_ERROR(parse_uint("201", 3, 200, &v), ERANGE);
+        ASSERT_ERROR(parse_uint("", 0, 10, &v), EINVAL);
+        ASSERT_ERROR(parse_uint("01", 2, 10, &v), EINVAL);
+        ASSERT_ERROR(parse_uint("+1", 2, 10, &v), EINVAL);
+        ASSERT_ERROR(parse_uint(" 1", 2, 10, &v), EINVAL);
+        ASSERT_ERROR(parse_uint("1 ", 2, 10, &v), EINVAL);
+        ASSERT_ERROR(parse_uint("123456789012345678901", 21, UINT64_MAX, &v), EINVAL);
+}
+
 int main(void) {
+        RUN(uint);
         RUN(step_valid);
         RUN(step_invalid);
         RUN(addr);
