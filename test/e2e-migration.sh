@@ -7,16 +7,19 @@
 # called allow_ssh), and `allow_ssh IP` (an iptables rule, a 60-second sleep, a delete).
 # Here, in a private mount namespace (lib-journal.sh) with a tmpfs over /var/log:
 #   1. a real rsyslogd writes kern.warning to /var/log/iptables.log, as the recipe said;
-#      `check_knock &` with no argument follows that file, loads the ruleset itself (the
-#      knockwatch table is missing), and a knock opens TCP 22 for the knocking address
-#      only, until the (shortened) set timeout; SIGTERM stops it with status 0;
+#      `check_knock /var/log/iptables.log &` follows that file, loads the ruleset itself
+#      (the knockwatch table is missing), and a knock opens TCP 22 for the knocking
+#      address only, until the (shortened) set timeout; SIGTERM stops it with status 0;
 #   2. `allow_ssh IP` prints its "added" line and returns at once, leaving no process
 #      behind; the element is in the set with the given timeout, a real connection from
 #      IP gets through, and after the timeout it is dropped again and the running daemon
 #      logged the expiry; bad arguments give one stderr line and status 2 (1 for what
 #      fails at run time);
-#   3. `check_knock --kmsg` and `check_knock --journal` (a real systemd-journald) open
-#      the door too.
+#   3. `check_knock &` with no argument reads /dev/kmsg, although /var/log/iptables.log
+#      exists; it, `check_knock --kmsg` and `check_knock --journal` (a real
+#      systemd-journald) open the door too;
+#   4. the old iptables firewall (policy DROP) next to the knockwatch table, as the
+#      guide (docs/MIGRATION.md) says to keep it.
 . "$KW_SRCDIR/test/lib-journal.sh" "$@"
 . "$KW_SRCDIR/test/lib-rsyslog.sh"
 kw_require_root
@@ -125,15 +128,15 @@ knock_opens() {
         kw_wait_until 3 kw_daemon_log_has "$cli revoked from ssh \(expired\)" || kw_fail "expiry of $cli not logged"
 }
 
-# --- 1. check_knock & following /var/log/iptables.log ------------------------------
+# --- 1. check_knock /var/log/iptables.log & ------------------------------------------
 
 old_syslog_start
 kw_srv nft list table inet knockwatch >/dev/null 2>&1 && kw_fail "the server namespace has a knockwatch table already"
-check_knock_start file
+check_knock_start file "$IPTABLES_LOG"
 kw_srv nft list table inet knockwatch >/dev/null 2>&1 || kw_fail "check_knock did not load $RULESET"
 grep -q "ready: .* through file $IPTABLES_LOG" "$KW_DAEMON_LOG" ||
-        kw_fail "check_knock without arguments does not follow $IPTABLES_LOG: $(grep 'ready:' "$KW_DAEMON_LOG")"
-kw_pass "check_knock & loads the missing ruleset and follows $IPTABLES_LOG"
+        kw_fail "check_knock $IPTABLES_LOG does not follow it: $(grep 'ready:' "$KW_DAEMON_LOG")"
+kw_pass "check_knock $IPTABLES_LOG & loads the missing ruleset and follows the file"
 
 # The old client's way: three TCP knocks half a second apart.
 knock_opens "$SRV4" "$CLI4" "$CLI4B" ssh4 "$KNOCK_SH" --delay 500 "$SRV4" tcp:3721 tcp:4728 tcp:6742
@@ -239,13 +242,24 @@ for args in "relative/iptables.log" "--bogus" "$IPTABLES_LOG --kmsg"; do
 done
 kw_pass "check_knock: bad arguments give one stderr line and status 2"
 
-# --- 3. check_knock --kmsg, check_knock --journal ----------------------------------
+# --- 3. check_knock & (no argument), --kmsg, --journal -------------------------------
+
+[[ -s $IPTABLES_LOG ]] || kw_fail "$IPTABLES_LOG is gone"
+check_knock_start auto
+grep -q "ready: .* through kmsg" "$KW_DAEMON_LOG" ||
+        kw_fail "check_knock without arguments: $(grep 'ready:' "$KW_DAEMON_LOG")"
+knock_opens "$SRV6" "$CLI6" "$CLI6B" ssh6 "$KNOCKWATCH" knock --delay 20 "$SRV6" tcp:3721 tcp:4728 tcp:6742
+kw_daemon_stop
+kw_pass "check_knock & reads /dev/kmsg, not the stale $IPTABLES_LOG: an IPv6 knock opens TCP 22 for $CLI6 only, until the timeout; SIGTERM exits 0"
 
 check_knock_start kmsg --kmsg
 grep -q "ready: .* through kmsg" "$KW_DAEMON_LOG" || kw_fail "check_knock --kmsg: $(grep 'ready:' "$KW_DAEMON_LOG")"
-knock_opens "$SRV6" "$CLI6" "$CLI6B" ssh6 "$KNOCKWATCH" knock --delay 20 "$SRV6" tcp:3721 tcp:4728 tcp:6742
+kw_knock "$SRV4" tcp:3721 tcp:4728 tcp:6742
+kw_wait_until 3 kw_set_has ssh4 "$CLI4" || kw_fail "check_knock --kmsg: $CLI4 not in ssh4 after a correct knock"
+kw_expect "$SRV4" 22 "$CLI4" open
 kw_daemon_stop
-kw_pass "check_knock --kmsg: an IPv6 knock opens TCP 22 for $CLI6 only, until the timeout; SIGTERM exits 0"
+kw_wait_until 8 kw_set_lacks ssh4 "$CLI4" || kw_fail "$CLI4 still in ssh4 after the timeout"
+kw_pass "check_knock --kmsg: a knock opens TCP 22 for $CLI4; SIGTERM exits 0"
 
 check_knock_start journal --journal
 grep -q "ready: .* through journal" "$KW_DAEMON_LOG" || kw_fail "check_knock --journal: $(grep 'ready:' "$KW_DAEMON_LOG")"
