@@ -50,7 +50,8 @@ static int parse_verb_options(int argc, char *argv[], const char *usage, bool wi
         *o = (VerbOptions) { .runtime_dir = e && e[0] == '/' ? e : RUNTIME_DIR_DEFAULT };
         (void) nft_table_parse(NFT_TABLE_DEFAULT, &o->table);
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+ht:", options, NULL)) >= 0)
+        /* Options may follow the positional arguments ("grant ssh 192.0.2.7 --timeout=1h"). */
+        while ((c = getopt_long(argc, argv, "ht:", options, NULL)) >= 0)
                 switch (c) {
                 case 't':
                         if (nft_table_parse(optarg, &o->table) < 0) {

@@ -70,13 +70,13 @@ kw_pass "check of a broken ruleset names each set, the column and the fix; the g
 kw_listen 22
 kw_daemon_start --source=kmsg --state-dir="$KW_TMP/state" --runtime-dir="$KW_TMP/run"
 
-run_kw grant --timeout=20s ssh "$CLI4B"
+run_kw grant ssh "$CLI4B" --timeout=20s
 ((rc == 0)) || kw_fail "grant failed: $err"
 [[ $out == "$CLI4B granted ssh for 20s (set inet knockwatch ssh4)" ]] || kw_fail "grant said: $out"
 kw_set_has ssh4 "$CLI4B" || kw_fail "grant did not put $CLI4B in ssh4"
 kw_expect "$SRV4" 22 "$CLI4B" open
 kw_expect "$SRV4" 22 "$CLI4" timeout
-kw_pass "grant --timeout=20s opens TCP 22 for that address only"
+kw_pass "grant ... --timeout=20s (options after the arguments too) opens TCP 22 for that address only"
 
 sleep 1.2  # the daemon rewrites its status file at most once a second
 run_kw status --runtime-dir="$KW_TMP/run"

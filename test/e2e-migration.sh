@@ -50,48 +50,6 @@ IPTABLES_LOG=/var/log/iptables.log
 # journald first: the audit trail of `knockwatch grant` (allow_ssh) goes to the journal.
 kw_journald_start
 
-# old_syslog_start: rsyslogd with the recipe's one line, `kern.warning /var/log/iptables.log`
-# (file root:adm 0640 as Debian's rsyslog.conf makes it). lib-rsyslog.sh's kw_rsyslog_start
-# routes kern.* and proves it with a kern.info marker, which this selector drops; the lock,
-# the /proc/kmsg check and kw_rsyslog_stop are lib-rsyslog's.
-old_syslog_start() {
-        local dir=$KW_TMP/rsyslog other marker
-        KW_RSYSLOG_SOCKET=$KW_TMP/log.sock
-        exec {KW_RSYSLOG_LOCK_FD}>"$KW_RSYSLOG_LOCK"
-        flock -w 240 "$KW_RSYSLOG_LOCK_FD" || kw_fail "could not take $KW_RSYSLOG_LOCK in 240 s"
-        if other=$(kw_rsyslog_kmsg_reader); then
-                [[ ${CI:-} == true ]] && kw_fail "process $other reads /proc/kmsg; stop it first"
-                echo "SKIP: process $other ($(cat "/proc/$other/comm")) reads /proc/kmsg and would take kernel lines"
-                exit 77
-        fi
-        mkdir -p "$dir/work"
-        cat >"$dir/rsyslog.conf" <<EOF
-global(workDirectory="$dir/work")
-module(load="imklog")
-module(load="imuxsock" SysSock.Name="$KW_RSYSLOG_SOCKET")
-\$FileOwner root
-\$FileGroup adm
-\$FileCreateMode 0640
-kern.warning $IPTABLES_LOG
-EOF
-        rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslogd.pid" \
-                >"$dir/rsyslogd.log" 2>&1 {KW_RSYSLOG_LOCK_FD}>&- &
-        KW_RSYSLOG_PID=$!
-        KW_PIDS+=("$KW_RSYSLOG_PID")
-        kw_wait_until 10 test -S "$KW_RSYSLOG_SOCKET" ||
-                kw_fail "rsyslogd did not start: $(cat "$dir/rsyslogd.log")"
-        marker="kw-migration-ready-$$-$RANDOM"
-        kw_wait_until 10 old_syslog_marker "$marker" ||
-                kw_fail "rsyslogd does not write $IPTABLES_LOG: $(cat "$dir/rsyslogd.log")"
-}
-
-old_syslog_marker() {
-        grep -q "$1" "$IPTABLES_LOG" 2>/dev/null && return 0
-        kw_syslog_send "<4>kwtest: $1"
-        sleep 0.2
-        grep -q "$1" "$IPTABLES_LOG" 2>/dev/null
-}
-
 # check_knock_start NAME ARGS...: `check_knock ARGS &` in the server namespace, as a boot
 # script runs it. check_knock execs knockwatch, so $! is the daemon: kw_daemon_stop
 # SIGTERMs it and requires status 0.
@@ -130,7 +88,9 @@ knock_opens() {
 
 # --- 1. check_knock /var/log/iptables.log & ------------------------------------------
 
-old_syslog_start
+# The recipe's one line, `kern.warning /var/log/iptables.log` (the file root:adm 0640 as
+# Debian's rsyslog.conf makes it).
+kw_rsyslog_start "$IPTABLES_LOG" "$KW_TMP/log.sock" kern.warning
 kw_srv nft list table inet knockwatch >/dev/null 2>&1 && kw_fail "the server namespace has a knockwatch table already"
 check_knock_start file "$IPTABLES_LOG"
 kw_srv nft list table inet knockwatch >/dev/null 2>&1 || kw_fail "check_knock did not load $RULESET"

@@ -139,7 +139,10 @@ kw_probe() {
 kw_expect() {
         local got
         got=$(kw_probe "$1" "$2" "$3") || true
-        [[ $got == "$4" ]] || kw_fail "connect $3 -> [$1]:$2: expected $4, got ${got:-nothing}"
+        if [[ $got != "$4" ]]; then
+                kw_srv nft list table inet knockwatch >&2 2>&1 || true
+                kw_fail "connect $3 -> [$1]:$2: expected $4, got ${got:-nothing}"
+        fi
 }
 
 # kw_syn ADDR PORT [FROM]: one TCP SYN from the client (a connect abandoned after 100 ms).
@@ -172,7 +175,7 @@ kw_daemon_start() {
                 >"$KW_DAEMON_LOG" 2>&1 &
         KW_DAEMON_PID=$!
         KW_PIDS+=("$KW_DAEMON_PID")
-        kw_wait_until 10 grep -q 'knockwatch: ready:' "$KW_DAEMON_LOG" ||
+        kw_wait_until 10 grep -qs 'knockwatch: ready:' "$KW_DAEMON_LOG" ||
                 kw_fail "knockwatch did not become ready"
 }
 
@@ -207,9 +210,13 @@ kw_knock() {
         kw_cli "$KNOCKWATCH" knock --delay 20 "$@" >/dev/null || kw_fail "knockwatch knock $* failed"
 }
 
-# kw_set_lacks SET ADDR: the opposite of kw_set_has, for kw_wait_until.
+# kw_set_lacks SET ADDR [TABLE]: the kernel says ADDR is not in SET. Only nft's own
+# "no such element" counts: a command that failed for another reason (ip netns exec
+# under load, say) proves nothing either way.
 kw_set_lacks() {
-        ! kw_set_has "$@"
+        local err
+        err=$(kw_srv nft get element "${3:-inet knockwatch}" "$1" "{ $2 }" 2>&1 >/dev/null) && return 1
+        [[ $err == *"Could not process rule: No such file or directory"* ]]
 }
 
 # kw_fake_line SRC DPT [ID]: a perfectly formed LOG line of a TCP SYN from SRC to the
