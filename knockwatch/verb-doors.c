@@ -34,8 +34,8 @@ typedef struct VerbOptions {
 
 /* Parse the options the door verbs share; on return argv[optind…] are the positional
  * arguments. Returns 0, 1 if help was shown, or -EINVAL (error already printed). */
-static int parse_verb_options(int argc, char *argv[], const char *usage, bool with_timeout,
-                              bool with_runtime_dir, VerbOptions *o) {
+static int parse_verb_options(int argc, char *argv[], const char *usage, const char *help,
+                              bool with_timeout, bool with_runtime_dir, VerbOptions *o) {
         enum { ARG_RUNTIME_DIR = 0x100 };
         static const struct option options[] = {
                 { "table", required_argument, NULL, 't' },
@@ -51,7 +51,7 @@ static int parse_verb_options(int argc, char *argv[], const char *usage, bool wi
         (void) nft_table_parse(NFT_TABLE_DEFAULT, &o->table);
         optind = 0;
         /* Options may follow the positional arguments ("grant ssh 192.0.2.7 --timeout=1h"). */
-        while ((c = getopt_long(argc, argv, "ht:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hT:t:", options, NULL)) >= 0)
                 switch (c) {
                 case 't':
                         if (nft_table_parse(optarg, &o->table) < 0) {
@@ -75,7 +75,7 @@ static int parse_verb_options(int argc, char *argv[], const char *usage, bool wi
                         o->runtime_dir = optarg;
                         break;
                 case 'h':
-                        printf("Usage: knockwatch %s\n", usage);
+                        printf("Usage: knockwatch %s\n\n%s", usage, help);
                         return 1;
                 default:
                 unknown:
@@ -181,7 +181,12 @@ int verb_check(int argc, char *argv[]) {
         size_t n = 0;
         int r;
 
-        r = parse_verb_options(argc, argv, "check [--table=FAMILY:NAME]", false, false, &o);
+        r = parse_verb_options(argc, argv, "check [--table=FAMILY:NAME]",
+                               "Read the doors from the table's set comments and report them and every\n"
+                               "problem, naming the set (and the column of a comment that does not parse).\n"
+                               "Exit status 1 if there is an error or no usable door.\n\n"
+                               "  -t, --table=FAMILY:NAME  the table (default " NFT_TABLE_DEFAULT ")\n",
+                               false, false, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
         if (optind != argc) {
@@ -239,7 +244,13 @@ int verb_status(int argc, char *argv[]) {
         size_t n = 0;
         int r;
 
-        r = parse_verb_options(argc, argv, usage, false, true, &o);
+        r = parse_verb_options(argc, argv, usage,
+                               "Show whether the daemon runs and its counters, then each door with its\n"
+                               "sets and the addresses granted, with the time they have left.\n\n"
+                               "  -t, --table=FAMILY:NAME  the table (default " NFT_TABLE_DEFAULT ")\n"
+                               "      --runtime-dir=DIR    where the daemon writes its status (default\n"
+                               "                           $RUNTIME_DIRECTORY or " RUNTIME_DIR_DEFAULT ")\n",
+                               false, true, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
         if (optind != argc) {
@@ -306,7 +317,15 @@ static int grant_or_revoke(int argc, char *argv[], bool grant) {
         KnockAddr addr;
         int r, result = 0;
 
-        r = parse_verb_options(argc, argv, usage, grant, false, &o);
+        r = parse_verb_options(argc, argv, usage,
+                               grant ? "Add ADDRESS to the door's set of its family, for the set's timeout or\n"
+                                       "DURATION (90s, 10m, 1h30m; at most 30d). A grant that is there is\n"
+                                       "restarted. A running daemon logs its expiry.\n\n"
+                                       "  -t, --table=FAMILY:NAME  the table (default " NFT_TABLE_DEFAULT ")\n"
+                                       "  -T, --timeout=DURATION   how long the grant lasts\n"
+                                     : "Remove ADDRESS from the door's set. Exit status 1 if it held no grant.\n\n"
+                                       "  -t, --table=FAMILY:NAME  the table (default " NFT_TABLE_DEFAULT ")\n",
+                               grant, false, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
         if (argc - optind != 2) {
