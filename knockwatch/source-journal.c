@@ -394,12 +394,14 @@ static void drain(Source *s) {
 
         if (n == JOURNAL_TURN_MAX)
                 (void) sd_event_source_set_enabled(d->more, SD_EVENT_ONESHOT);
+        /* Commit first, then save the position: the save may fsync (milliseconds), and a
+         * crash between the two then replays rather than loses. */
+        if (delivered > 0)
+                source_end_batch(s);
         /* next() returning 0 leaves the journal on the last entry. While replaying, the
          * position is behind the saved one: keep that. */
         if (n > 0 && !d->replay_cursor)
                 remember_position(s);
-        if (delivered > 0)
-                source_end_batch(s);
 }
 
 static int on_journal_timeout(sd_event_source *es, uint64_t usec, void *userdata);
