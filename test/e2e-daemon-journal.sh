@@ -42,25 +42,11 @@ kw_pass "the sequence forged six ways (logger, logger -p kern, systemd-cat, /dev
 
 # A restart between the second and the third knock: the sequence still completes.
 kw_wait_until 6 kw_set_lacks ssh4 "$CLI4" || kw_fail "first grant did not expire"
-seen=$(kw_daemon_log_count "Knock $CLI4 tcp:4728")
-kw_knock "$SRV4" tcp:3721 tcp:4728
-kw_daemon_log_wait_more "Knock $CLI4 tcp:4728" "$seen" || kw_fail "the second knock was not read"
-kw_daemon_stop
-kw_knock "$SRV4" tcp:6742
-kw_daemon_start "${daemon_args[@]}"
-kw_daemon_log_has "resumed" || kw_fail "the restarted daemon did not resume from its cursor"
-kw_wait_until 3 kw_daemon_log_has "Replayed knock $CLI4 tcp:4728" || kw_fail "the handled knocks were not replayed"
-kw_wait_until 3 kw_set_has ssh4 "$CLI4" || kw_fail "the sequence split by a restart did not complete"
-kw_expect "$SRV4" 22 "$CLI4" open
+kw_restart_mid_sequence "resumed from cursor" "${daemon_args[@]}"
 kw_pass "a restart between the second and third knock still completes the sequence"
 
 # A restart after a completed sequence, still inside its window, grants nothing again.
-kw_wait_until 6 kw_set_lacks ssh4 "$CLI4" || kw_fail "second grant did not expire"
-kw_daemon_stop
-kw_daemon_start "${daemon_args[@]}"
-sleep 1.5
-kw_set_has ssh4 "$CLI4" && kw_fail "a restart replayed a completed sequence"
-kw_daemon_log_has "$CLI4 granted" && kw_fail "the restarted daemon granted $CLI4 again"
+kw_restart_after_grant "${daemon_args[@]}"
 kw_pass "a restart after a completed sequence does not grant it again"
 
 # The journal's own life: rotation, then journald stopped and started again.

@@ -110,15 +110,6 @@ kw_journald_start() {
         kw_journal_wait "$marker" 20
 }
 
-# Forget a PID the EXIT trap would otherwise signal (it may belong to someone else later).
-kw_forget_pid() {
-        local pid keep=()
-        for pid in "${KW_PIDS[@]}"; do
-                [[ $pid == "$1" ]] || keep+=("$pid")
-        done
-        KW_PIDS=("${keep[@]}")
-}
-
 kw_journald_stop() {
         local rc=0
         [[ -n $KW_JOURNALD_PID ]] || return 0

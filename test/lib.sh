@@ -19,6 +19,7 @@ KW_SRCDIR=${KW_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 KW_BUILDDIR=${KW_BUILDDIR:-$KW_SRCDIR/build}
 KNOCKWATCH=${KNOCKWATCH:-$KW_BUILDDIR/knockwatch}
 NETPROBE=${NETPROBE:-$KW_BUILDDIR/test/netprobe}
+SOURCE_DUMP=${SOURCE_DUMP:-$KW_BUILDDIR/test/source-dump}
 
 KW_PIDS=()
 KW_NETNS=()
@@ -235,4 +236,69 @@ kw_daemon_log_count() {
 kw_daemon_log_wait_more() {
         local regex=$1 n=$2
         kw_wait_until "${3:-3}" eval '(($(kw_daemon_log_count "$regex") > n))'
+}
+
+# kw_forget_pid PID: drop PID from what the EXIT trap signals (it may be someone else's later).
+kw_forget_pid() {
+        local pid keep=()
+        for pid in "${KW_PIDS[@]}"; do
+                [[ $pid == "$1" ]] || keep+=("$pid")
+        done
+        KW_PIDS=("${keep[@]}")
+}
+
+# kw_dump_start NAME SPEC TEXT [ARGS...]: test/source-dump of source SPEC in the background,
+# printing only lines that contain TEXT, until it says "ready". Sets DUMP_OUT (what it
+# printed), DUMP_ERR and DUMP_PID.
+kw_dump_start() {
+        local name=$1 spec=$2 text=$3
+        shift 3
+        DUMP_OUT=$KW_TMP/dump-$name.out
+        DUMP_ERR=$KW_TMP/dump-$name.err
+        "$SOURCE_DUMP" "$spec" --grep "$text" "$@" >"$DUMP_OUT" 2>"$DUMP_ERR" &
+        DUMP_PID=$!
+        KW_PIDS+=("$DUMP_PID")
+        kw_wait_until 10 grep -q '^ready ' "$DUMP_OUT" ||
+                kw_fail "source-dump $name did not start: $(cat "$DUMP_ERR" "$DUMP_OUT")"
+}
+
+# kw_dump_stop: SIGTERM (the source saves its position) and require a clean exit.
+kw_dump_stop() {
+        local rc=0
+        kill -TERM "$DUMP_PID"
+        wait "$DUMP_PID" || rc=$?
+        kw_forget_pid "$DUMP_PID"
+        ((rc == 0)) || kw_fail "source-dump exited with $rc on SIGTERM: $(tail -n 3 "$DUMP_ERR")"
+        DUMP_PID=
+}
+
+# kw_restart_mid_sequence RESUMED_TEXT DAEMON_ARGS...: with the daemon running, knock the
+# first two steps, restart the daemon (its log must then say RESUMED_TEXT), knock the
+# third: the handled knocks are replayed and the split sequence completes for CLI4.
+kw_restart_mid_sequence() {
+        local resumed=$1 seen
+        shift
+        seen=$(kw_daemon_log_count "Knock $CLI4 tcp:4728")
+        kw_knock "$SRV4" tcp:3721 tcp:4728
+        kw_daemon_log_wait_more "Knock $CLI4 tcp:4728" "$seen" || kw_fail "the second knock was not read"
+        kw_daemon_stop
+        kw_knock "$SRV4" tcp:6742
+        kw_daemon_start "$@"
+        kw_daemon_log_has "$resumed" || kw_fail "the restarted daemon did not resume ($resumed)"
+        kw_wait_until 3 kw_daemon_log_has "Replayed knock $CLI4 tcp:4728" || kw_fail "the handled knocks were not replayed"
+        kw_wait_until 3 kw_set_has ssh4 "$CLI4" || kw_fail "the sequence split by a restart did not complete"
+        kw_expect "$SRV4" 22 "$CLI4" open
+}
+
+# kw_restart_after_grant DAEMON_ARGS...: once CLI4's grant has expired, restart the
+# daemon while the sequence is still inside its window: nothing is granted again.
+kw_restart_after_grant() {
+        kw_wait_until 8 kw_set_lacks ssh4 "$CLI4" || kw_fail "the grant did not expire"
+        kw_daemon_stop
+        kw_daemon_start "$@"
+        sleep 1.5
+        kw_set_has ssh4 "$CLI4" && kw_fail "a restart replayed a completed sequence"
+        kw_daemon_log_has "$CLI4 granted" && kw_fail "the restarted daemon granted $CLI4 again"
+        kw_daemon_log_has "Knock $CLI4" && kw_fail "the restarted daemon took handled knocks for new ones"
+        return 0
 }

@@ -23,7 +23,6 @@
 . "$KW_SRCDIR/test/lib-rsyslog.sh"
 kw_require_root
 
-SOURCE_DUMP=$KW_BUILDDIR/test/source-dump
 CLOCK_NOW=$KW_BUILDDIR/test/clock-now
 [[ -x $SOURCE_DUMP && -x $CLOCK_NOW ]] || kw_fail "build source-dump and clock-now first"
 
@@ -46,23 +45,9 @@ mkdir -m 0755 "$LOGDIR"
 LOG=$LOGDIR/kern.log
 
 # dump_start NAME FILE: source-dump following FILE (this slot's lines only), until ready.
-dump_start() {
-        DUMP_OUT=$KW_TMP/$1.out
-        DUMP_ERR=$KW_TMP/$1.err
-        "$SOURCE_DUMP" "file:$2" --grep "SRC=$CLI4 " >"$DUMP_OUT" 2>"$DUMP_ERR" &
-        DUMP_PID=$!
-        KW_PIDS+=("$DUMP_PID")
-        kw_wait_until 10 grep -q '^ready ' "$DUMP_OUT" ||
-                kw_fail "source-dump $1 did not start: $(cat "$DUMP_ERR")"
-}
+dump_start() { kw_dump_start "$1" "file:$2" "SRC=$CLI4 "; }
 
-# dump_stop: SIGTERM and require a clean exit.
-dump_stop() {
-        local rc=0
-        kill -TERM "$DUMP_PID"
-        wait "$DUMP_PID" || rc=$?
-        ((rc == 0)) || kw_fail "source-dump exited with $rc: $(cat "$DUMP_ERR")"
-}
+dump_stop() { kw_dump_stop; }
 
 dump_gone() { ! kill -0 "$DUMP_PID" 2>/dev/null; }
 # dump_exited STATUS: source-dump must end by itself (a fatal notice) with STATUS.

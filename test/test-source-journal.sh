@@ -13,7 +13,6 @@
 . "${KW_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/test/lib-journal.sh" "$@"
 
 kw_require_root
-SOURCE_DUMP=${SOURCE_DUMP:-$KW_BUILDDIR/test/source-dump}
 [[ -x $SOURCE_DUMP ]] || kw_fail "no source-dump at $SOURCE_DUMP (build first)"
 
 kw_net_setup 25
@@ -37,27 +36,10 @@ mono_us() { "$CLOCK_NOW"; }
 # dump_start NAME ARGS...: source-dump of the system journal, only our slot's lines.
 DUMP_PID=
 DUMP_OUT=
-dump_start() {
-        local name=$1
-        shift
-        DUMP_OUT=$KW_TMP/dump-$name.out
-        "$SOURCE_DUMP" journal --grep "$MARK" "$@" >"$DUMP_OUT" 2>&1 &
-        DUMP_PID=$!
-        KW_PIDS+=("$DUMP_PID")
-        kw_wait_until 10 grep -q '^ready ' "$DUMP_OUT" || {
-                cat "$DUMP_OUT" >&2
-                kw_fail "source-dump ($name) did not become ready"
-        }
-}
+# dump_start NAME ARGS...: source-dump of the system journal, only our slot's lines.
+dump_start() { kw_dump_start "$1" journal "$MARK" "${@:2}"; }
 
-dump_stop() {
-        local rc=0
-        kill -TERM "$DUMP_PID"
-        wait "$DUMP_PID" || rc=$?
-        kw_forget_pid "$DUMP_PID"
-        ((rc == 0)) || kw_fail "source-dump exited with $rc on SIGTERM: $(tail -n 3 "$DUMP_OUT")"
-        DUMP_PID=
-}
+dump_stop() { kw_dump_stop; }
 
 dump_count() { grep -c "^line .*${1:-}" "$DUMP_OUT" || true; }
 dump_has_lines() { (($(dump_count "${2:-}") >= $1)); }

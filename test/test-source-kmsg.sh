@@ -17,7 +17,6 @@
 . "$KW_SRCDIR/test/lib.sh"
 kw_require_root
 
-SOURCE_DUMP=$KW_BUILDDIR/test/source-dump
 CLOCK_NOW=$KW_BUILDDIR/test/clock-now
 [[ -x $SOURCE_DUMP && -x $CLOCK_NOW ]] || kw_fail "build source-dump and clock-now first"
 
@@ -35,25 +34,9 @@ STATE=$KW_TMP/state
 BOOT_ID=$(cat /proc/sys/kernel/random/boot_id)
 
 # dump_start NAME ARGS...: source-dump kmsg for this slot's client, until "ready".
-dump_start() {
-        local name=$1
-        shift
-        DUMP_OUT=$KW_TMP/$name.out
-        DUMP_ERR=$KW_TMP/$name.err
-        "$SOURCE_DUMP" kmsg --grep "SRC=$CLI4 " "$@" >"$DUMP_OUT" 2>"$DUMP_ERR" &
-        DUMP_PID=$!
-        KW_PIDS+=("$DUMP_PID")
-        kw_wait_until 10 grep -q '^ready ' "$DUMP_OUT" ||
-                kw_fail "source-dump $name did not start: $(cat "$DUMP_ERR")"
-}
+dump_start() { kw_dump_start "$1" kmsg "SRC=$CLI4 " "${@:2}"; }
 
-# dump_stop: SIGTERM (which saves the position) and require a clean exit.
-dump_stop() {
-        local rc=0
-        kill -TERM "$DUMP_PID"
-        wait "$DUMP_PID" || rc=$?
-        ((rc == 0)) || kw_fail "source-dump exited with $rc: $(cat "$DUMP_ERR")"
-}
+dump_stop() { kw_dump_stop; }
 
 # The delivered lines, as the destination ports in order: "7006 7007 7008".
 ports() {
