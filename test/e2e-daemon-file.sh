@@ -50,6 +50,9 @@ kw_expect "$SRV4" 22 "$CLI4" timeout
 kw_wait_until 2 kw_daemon_log_has "$CLI4 revoked from ssh \(expired\)" || kw_fail "expiry not logged"
 kw_pass "the grant expires and the port drops again"
 
+kw_check_no_false_opens 1.1
+kw_wait_until 6 kw_set_lacks ssh4 "$CLI4" || kw_fail "grant did not expire"
+
 # Lines under another tag are not the kernel's: nothing opens.
 forge "sshd[12]:" "$CLI4B"
 forge "kernel[1]:" "$CLI4B"

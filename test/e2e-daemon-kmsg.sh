@@ -51,33 +51,8 @@ kw_expect "$SRV4" 22 "$CLI4" open
 kw_pass "a repeat knock refreshes the grant's timeout"
 kw_wait_until 6 kw_set_lacks ssh4 "$CLI4" || kw_fail "refreshed grant did not expire"
 
-# What must not open the door. Each check waits long enough for a grant to have shown.
-kw_knock "$SRV4" tcp:4728 tcp:3721 tcp:6742
-sleep 1
-kw_set_has ssh4 "$CLI4" && kw_fail "wrong order opened the door"
-kw_pass "wrong order does not open"
-
-kw_knock "$SRV4" tcp:3721
-sleep 1.1
-kw_knock "$SRV4" tcp:4728
-sleep 1.1
-kw_knock "$SRV4" tcp:6742
-sleep 1
-kw_set_has ssh4 "$CLI4" && kw_fail "a sequence slower than the window opened the door"
-kw_pass "too slow does not open"
-
-for port in 3721 4728 6742; do
-        kw_cli hping3 -q -c 1 -S -A -p "$port" "$SRV4" >/dev/null 2>&1 || true
-done
-sleep 1
-kw_set_has ssh4 "$CLI4" && kw_fail "SYN-ACK packets opened the door"
-kw_daemon_log_has "Not a knock \\(SYN with ACK\\): .*SRC=$CLI4 " || kw_fail "SYN-ACK lines were not seen as non-knocks"
-kw_pass "SYN-ACK packets do not open"
-
-# The pipeline is still alive after all that: a correct knock works.
-kw_knock "$SRV4" tcp:3721 tcp:4728 tcp:6742
-kw_wait_until 2 kw_set_has ssh4 "$CLI4" || kw_fail "correct knock after the negative cases did not open"
-kw_pass "a correct knock still opens afterwards"
+# What must not open the door.
+kw_check_no_false_opens 1.1
 
 kw_daemon_stop
 kw_pass "SIGTERM stops the daemon with status 0"

@@ -302,3 +302,47 @@ kw_restart_after_grant() {
         kw_daemon_log_has "Knock $CLI4" && kw_fail "the restarted daemon took handled knocks for new ones"
         return 0
 }
+
+# kw_check_no_false_opens GAP_S: what must not open the door for CLI4, each case given time
+# to show a grant: the steps in the wrong order; the steps GAP_S apart (twice that must
+# exceed the door's window); SYN-ACKs to the knock ports (the ruleset of kw_test_ruleset
+# logs them, so the parser must refuse them); the sequence written to /dev/kmsg by root.
+# Then a correct knock must still open, so the checks cannot pass on a dead pipeline.
+kw_check_no_false_opens() {
+        local gap=$1 port
+        kw_set_lacks ssh4 "$CLI4" || kw_fail "$CLI4 is granted before the negative cases"
+
+        kw_knock "$SRV4" tcp:4728 tcp:3721 tcp:6742
+        sleep 1
+        kw_set_has ssh4 "$CLI4" && kw_fail "wrong order opened the door"
+        kw_pass "wrong order does not open"
+
+        kw_knock "$SRV4" tcp:3721
+        sleep "$gap"
+        kw_knock "$SRV4" tcp:4728
+        sleep "$gap"
+        kw_knock "$SRV4" tcp:6742
+        sleep 1
+        kw_set_has ssh4 "$CLI4" && kw_fail "a sequence slower than the window opened the door"
+        kw_pass "too slow does not open"
+
+        for port in 3721 4728 6742; do
+                kw_cli hping3 -q -c 1 -S -A -p "$port" "$SRV4" >/dev/null 2>&1 || true
+        done
+        sleep 1
+        kw_set_has ssh4 "$CLI4" && kw_fail "SYN-ACK packets opened the door"
+        kw_daemon_log_has "Not a knock \(SYN with ACK\): .*SRC=$CLI4 " ||
+                kw_fail "SYN-ACK lines were not seen as non-knocks"
+        kw_pass "SYN-ACK packets do not open"
+
+        for port in 3721 4728 6742; do
+                printf '<4>%s\n' "$(kw_fake_line "$CLI4" "$port")" >/dev/kmsg
+        done
+        sleep 1
+        kw_set_has ssh4 "$CLI4" && kw_fail "lines written to /dev/kmsg opened the door"
+        kw_pass "the sequence written to /dev/kmsg as root does not open"
+
+        kw_knock "$SRV4" tcp:3721 tcp:4728 tcp:6742
+        kw_wait_until 3 kw_set_has ssh4 "$CLI4" || kw_fail "a correct knock after the negative cases did not open"
+        kw_pass "a correct knock still opens afterwards"
+}
