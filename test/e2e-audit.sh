@@ -23,7 +23,7 @@ record() {
 expect_record() {
         local message=$1 got field
         shift
-        kw_wait_until 3 test -n "$(record "$message")" || kw_fail "no journal record \"$message\""
+        kw_wait_until 8 eval 'test -n "$(record "$message")"' || kw_fail "no journal record \"$message\""
         got=$(record "$message")
         for field in "$@"; do
                 [[ " $got" == *" $field "* ]] || kw_fail "record \"$message\" lacks $field: $got"

@@ -32,7 +32,7 @@ for how in "${KW_JOURNAL_FORGERIES[@]}"; do
                 kw_journal_forge "$how" "$(kw_fake_line "$CLI4B" "$port" "$id")"
         done
 done
-kw_wait_until 5 test "$(kw_journal_count "SRC=$CLI4B DST=$SRV4 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=$id ")" -ge 18 ||
+kw_journal_wait_count 18 "SRC=$CLI4B DST=$SRV4 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=$id " ||
         kw_fail "not all 18 forged lines reached the journal"
 sleep 1
 kw_set_has ssh4 "$CLI4B" && kw_fail "a forged sequence opened the door"

@@ -191,3 +191,10 @@ kw_journal_forge() {
         esac
 }
 KW_JOURNAL_FORGERIES=(logger logger-kern systemd-cat kmsg syslog-datagram native-datagram)
+
+# kw_journal_wait_count N TEXT [TIMEOUT_S]: wait (bounded) until at least N entries'
+# MESSAGEs contain TEXT.
+kw_journal_wait_count() {
+        local n=$1 text=$2
+        kw_wait_until "${3:-10}" eval '(($(kw_journal_count "$text") >= n))'
+}

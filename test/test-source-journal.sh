@@ -155,7 +155,7 @@ dump_stop
 before=$(kw_journal_count "$MARK")
 knock 4728
 knock 6742
-kw_wait_until 10 test "$(kw_journal_count "$MARK")" -ge $((before + 2)) || kw_fail "the two knocks never reached the journal"
+kw_journal_wait_count $((before + 2)) "$MARK" || kw_fail "the two knocks never reached the journal"
 dump_start resume2 --state-dir "$state"
 grep -q '^ready journal (resumed from cursor)$' "$DUMP_OUT" || kw_fail "unexpected description: $(head -n 1 "$DUMP_OUT")"
 dump_wait 2
@@ -170,7 +170,7 @@ kw_pass "restart from the saved cursor delivers exactly the two knocks made whil
 before=$(kw_journal_count "$MARK")
 t_old=$(mono_us)
 knock 3721
-kw_wait_until 10 test "$(kw_journal_count "$MARK")" -gt "$before" || kw_fail "the knock never reached the journal"
+kw_journal_wait_count $((before + 1)) "$MARK" || kw_fail "the knock never reached the journal"
 while (($(mono_us) - t_old < 2000000)); do sleep 0.1; done
 dump_start maxage --state-dir "$state" --max-age-ms 1500
 grep -q '^ready journal (resumed from cursor)$' "$DUMP_OUT" || kw_fail "unexpected description: $(head -n 1 "$DUMP_OUT")"
@@ -189,7 +189,7 @@ for bogus in garbage long; do
         esac
         before=$(kw_journal_count "$MARK")
         knock 6742      # before the start: must not be delivered
-        kw_wait_until 10 test "$(kw_journal_count "$MARK")" -gt "$before" || kw_fail "knock never reached the journal"
+        kw_journal_wait_count $((before + 1)) "$MARK" || kw_fail "knock never reached the journal"
         dump_start "bogus-$bogus" --state-dir "$state"
         grep -q '^ready journal (from the tail: saved cursor unusable: ' "$DUMP_OUT" ||
                 kw_fail "broken cursor ($bogus): unexpected description: $(head -n 1 "$DUMP_OUT")"
