@@ -107,8 +107,6 @@ static void set_label(const Daemon *d, const char *set, char *buf, size_t size) 
 
 /* ---- status file ---------------------------------------------------------------- */
 
-static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
 static void status_update(Daemon *d) {
         DetectorStats ds;
         SourceStats ss = {};
@@ -214,7 +212,7 @@ static void grant_record(Daemon *d, const char *door, const KnockAddr *addr, uin
 
 /* ---- the nft batch ---------------------------------------------------------------- */
 
-static const char *errno_hint(int error, OpKind kind) {
+static const char *errno_hint(int error) {
         switch (-error) {
         case ENOENT:
                 return " (the set is gone; is the ruleset loaded?)";
@@ -253,7 +251,7 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
                 log_error_errno(error, "Could not %s %s %s set %s: %m%s",
                                 op->kind == OP_REVOKE ? "remove" : "add", addr,
                                 op->kind == OP_REVOKE ? "from" : "to", label,
-                                errno_hint(error, op->kind));
+                                errno_hint(error));
                 return;
         }
 
