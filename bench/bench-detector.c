@@ -9,9 +9,13 @@
  *       found nowhere, dropped (what most junk costs).
  * Prints events per second, the table's memory and the machine. Usage: bench-detector [N]
  */
+#include <errno.h>
 #include <sys/utsname.h>
 
 #include "detector-internal.h"
+#include "fd-util.h"
+#include "string-util.h"
+#include "time-util.h"
 
 #define DEFAULT_EVENTS 10000000ULL
 

@@ -14,13 +14,17 @@
  *
  * Prints the machine (CPU model, cores, kernel) and the figures. Target: >= 500,000/s.
  */
+#include <errno.h>
 #include <ftw.h>
 #include <sys/utsname.h>
 #include <systemd/sd-id128.h>
 #include <systemd/sd-journal.h>
 
+#include "fd-util.h"
 #include "source.h"
 #include "state.h"
+#include "string-util.h"
+#include "time-util.h"
 
 #define TARGET_PER_SEC 500000.0
 

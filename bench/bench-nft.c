@@ -14,7 +14,10 @@
  */
 #include <sys/utsname.h>
 
+#include "fd-util.h"
 #include "nft.h"
+#include "string-util.h"
+#include "time-util.h"
 
 #define BATCH 64
 

@@ -11,11 +11,15 @@
  *
  *   bench-parse [LINES] [ROUNDS]
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
 
+#include "fd-util.h"
 #include "logline.h"
+#include "time-util.h"
 #include "verbs.h"
 
 typedef struct Corpus {

@@ -30,14 +30,19 @@
  * passed; 64 bad usage.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include "fd-util.h"
 #include "macro.h"
+#include "parse-util.h"
+#include "time-util.h"
 
 #define ADDRS_MAX 16
 #define PORTS_MAX 16
@@ -108,15 +113,11 @@ static int parse_addr(const char *s, uint16_t port, Addr *ret) {
         return 0;
 }
 
-static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret) {
-        unsigned long v;
-        char *end;
+/* A command-line number from min to max (parse-util.h's strict decimal). */
+static int parse_number(const char *s, unsigned min, unsigned max, unsigned *ret) {
+        uint64_t v;
 
-        if (!s[0] || s[0] == '-' || s[0] == '+')
-                return -EINVAL;
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno != 0 || *end || v < min || v > max)
+        if (parse_uint(s, strlen(s), max, &v) < 0 || v < min)
                 return -ERANGE;
         *ret = (unsigned) v;
         return 0;
@@ -150,7 +151,7 @@ static int split_list(const char *list, size_t max, int (*fn)(const char *item, 
 static int add_port(const char *item, size_t i, void *userdata) {
         Options *o = userdata;
         unsigned v;
-        int r = parse_uint(item, 1, 65535, &v);
+        int r = parse_number(item, 1, 65535, &v);
 
         if (r < 0)
                 return r;
@@ -162,14 +163,6 @@ static int add_from(const char *item, size_t i, void *userdata) {
         Options *o = userdata;
 
         return parse_addr(item, 0, &o->froms[i]);
-}
-
-static void sleep_usec(usec_t t) {
-        struct timespec ts = { .tv_sec = (time_t) (t / USEC_PER_SEC),
-                               .tv_nsec = (long) (t % USEC_PER_SEC) * 1000 };
-
-        while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
-                ;
 }
 
 /* One SYN from `from` to host:port; the socket is closed at once, which cancels nothing
@@ -204,7 +197,7 @@ static int knock(const Options *o, const Addr *from, usec_t *ret_sent) {
                 int r;
 
                 if (i > 0 && o->step > 0)
-                        sleep_usec(o->step);
+                        (void) sleep_usec(o->step);
                 r = send_syn(from, &o->host, o->ports[i], last ? &sent : NULL);
                 if (r < 0)
                         return r;
@@ -275,7 +268,7 @@ static int wait_commit(const Options *o, LogTail *t, const Addr *addr, usec_t se
                         return r;
                 if (now_usec(CLOCK_MONOTONIC) >= end)
                         return -ETIME;
-                sleep_usec(POLL_USEC);
+                (void) sleep_usec(POLL_USEC);
         }
 }
 
@@ -339,7 +332,7 @@ static int run(const Options *o) {
                         (void) fflush(stdout);
                 }
                 if (i + 1 < total)
-                        sleep_usec(o->gap + random_below(o->gap + 1));
+                        (void) sleep_usec(o->gap + random_below(o->gap + 1));
         }
 finish:
         (void) safe_close(t.fd);
@@ -370,12 +363,12 @@ int main(int argc, char *argv[]) {
                 int r;
 
                 switch (c) {
-                case 'c': r = parse_uint(optarg, 1, COUNT_MAX, &o.count); break;
-                case 'w': r = parse_uint(optarg, 0, 1000, &o.warmup); break;
-                case 's': r = parse_uint(optarg, 0, 10000, &step); break;
-                case 'g': r = parse_uint(optarg, 0, 60000, &gap); break;
-                case 't': r = parse_uint(optarg, 1, 600000, &timeout); break;
-                case 'd': r = parse_uint(optarg, 1, 86400, &deadline); break;
+                case 'c': r = parse_number(optarg, 1, COUNT_MAX, &o.count); break;
+                case 'w': r = parse_number(optarg, 0, 1000, &o.warmup); break;
+                case 's': r = parse_number(optarg, 0, 10000, &step); break;
+                case 'g': r = parse_number(optarg, 0, 60000, &gap); break;
+                case 't': r = parse_number(optarg, 1, 600000, &timeout); break;
+                case 'd': r = parse_number(optarg, 1, 86400, &deadline); break;
                 default: return usage();
                 }
                 if (r < 0) {

@@ -13,7 +13,11 @@
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -DDETECTOR_TESTING
  *        -I knockwatch fuzz/fuzz-detector.c knockwatch/{detector,siphash,knock}.c
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "detector-internal.h"
+#include "time-util.h"
 
 #define MAX_DOORS 4
 #define MAX_SEQS (2 * MAX_DOORS)

@@ -12,9 +12,12 @@
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
  *        -I knockwatch fuzz/fuzz-door-comment.c knockwatch/{door,knock}.c
  */
+#include <errno.h>
 #include <linux/netfilter/nf_tables.h>
+#include <stdio.h>
 
 #include "door.h"
+#include "string-util.h"
 
 static void fail(const char *what, const char *comment) {
         fprintf(stderr, "fuzz-door-comment: %s for \"%s\"\n", what, comment);

@@ -12,6 +12,10 @@
  * The unit tests run the seeds in fuzz/seeds/logline/ through the same entry point
  * without libFuzzer (fuzz-replay.c).
  */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "logline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -6,8 +6,11 @@
  * Fails when given nothing to replay.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <string.h>
 #include <sys/stat.h>
 
+#include "fd-util.h"
 #include "macro.h"
 
 #define SEED_MAX (1024 * 1024)

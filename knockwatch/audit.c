@@ -2,11 +2,13 @@
 /*
  * audit.c — see audit.h.
  */
+#include <stdio.h>
 #include <systemd/sd-journal.h>
 
 #include "audit.h"
 #include "duration.h"
 #include "log.h"
+#include "string-util.h"
 
 static const char *event_name(AuditEvent event) {
         return event == AUDIT_GRANT ? "grant" : event == AUDIT_REFRESH ? "refresh" : "revoke";

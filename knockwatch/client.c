@@ -12,8 +12,12 @@
 #include <netdb.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
+#include <string.h>
 
 #include "client.h"
+#include "errno-util.h"
+#include "fd-util.h"
+#include "time-util.h"
 
 #define UDP_PAYLOAD "knock"
 #define ICMP_HEADER_LEN 8 /* ICMP and ICMPv6 echo headers alike */
@@ -251,19 +255,6 @@ static int send_udp(const KnockAddr *addr, uint16_t port) {
         if (n < 0)
                 return -errno;
         return n == (ssize_t) STRLEN(UDP_PAYLOAD) ? 0 : -EIO;
-}
-
-static int sleep_until(usec_t deadline) {
-        struct timespec ts = {
-                .tv_sec = (time_t) (deadline / USEC_PER_SEC),
-                .tv_nsec = (long) (deadline % USEC_PER_SEC) * 1000,
-        };
-        int r;
-
-        /* Returns the error number itself, not -1/errno. */
-        while ((r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)) == EINTR)
-                ;
-        return -r;
 }
 
 int client_knock(const KnockAddr *addr, const KnockStep *steps, size_t n_steps,

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "knock.h"
+#include "time-util.h"
 
 #define CLIENT_DELAY_DEFAULT (100 * USEC_PER_MSEC)
 

@@ -15,9 +15,12 @@
  * kernel lost (a reload that flushed the table) is put back with the time it has left.
  * A vanished table closes every door until it is back; the daemon keeps running.
  */
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "daemon.h"
@@ -28,6 +31,8 @@
 #include "log.h"
 #include "logline.h"
 #include "status.h"
+#include "string-util.h"
+#include "time-util.h"
 
 /* How often at most the status file is rewritten (and how soon after a change), and how
  * often at most a summary of rejected lines is logged (each one is, at debug level). */
@@ -349,18 +354,7 @@ static void on_detector_action(Daemon *d, const DetectorAction *a, const KnockEv
 
 /* Log text from the wire only escaped and bounded. */
 static const char *escape_line(const char *text, size_t len, char *buf, size_t size) {
-        size_t o = 0;
-
-        for (size_t i = 0; i < len && o + 5 < size; i++) {
-                unsigned char c = (unsigned char) text[i];
-
-                if (c >= 0x20 && c < 0x7f && c != '\\')
-                        buf[o++] = (char) c;
-                else
-                        o += (size_t) snprintf(buf + o, size - o, "\\x%02x", c);
-        }
-        buf[o] = 0;
-        return buf;
+        return escape_into(text, len, SIZE_MAX, 0, buf, size);
 }
 
 static void note_rejected(Daemon *d, const SourceLine *line, const char *reason) {

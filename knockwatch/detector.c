@@ -55,6 +55,9 @@
 #include <sys/random.h>
 
 #include "detector-internal.h"
+#include "errno-util.h"
+#include "string-util.h"
+#include "time-util.h"
 
 #define NIL UINT32_MAX
 #define DETECTOR_DOORS_MAX 1024U  /* every knock is matched against every sequence */
@@ -500,6 +503,7 @@ void detector_get_memory(const Detector *d, DetectorMemory *ret) {
 
 #ifdef DETECTOR_TESTING
 #include <stdarg.h>
+#include <stdio.h>
 
 _printf_(3, 4)
 static int broken(char *msg, size_t size, const char *format, ...) {

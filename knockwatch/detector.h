@@ -21,6 +21,7 @@
 
 #include "door.h"
 #include "knock.h"
+#include "time-util.h"
 
 #define DETECTOR_CAPACITY_DEFAULT 65536U
 #define DETECTOR_CAPACITY_MAX (1U << 24)

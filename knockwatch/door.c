@@ -18,11 +18,15 @@
  * DoorSetInfo keeps only the first bytes of a longer one, so it may have been cut in the
  * middle of a step ("tcp:3721" read as "tcp:37").
  */
+#include <errno.h>
 #include <limits.h>
 #include <linux/netfilter/nf_tables.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #include "door.h"
+#include "string-util.h"
+#include "time-util.h"
 
 #define QUOTE_MAX 24          /* characters of found text quoted in a message */
 #define QUOTE_BUF (2 + 40 + STRLEN("...") + 1)
@@ -46,37 +50,9 @@ static bool is_name_char(char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
-/* Quote s[0..n) into buf (size bytes, at least QUOTE_BUF): at most max characters of it,
- * anything but printable ASCII escaped (\" \\ \xNN), "..." after the quote if cut. */
-static const char *quote_into(const char *s, size_t n, size_t max, char *buf, size_t size) {
-        size_t o = 0, i;
-
-        buf[o++] = '"';
-        for (i = 0; i < MIN(n, max); i++) {
-                unsigned char c = (unsigned char) s[i];
-
-                /* room for the widest escape, the closing quote, "..." and NUL */
-                if (o + 4 + 1 + STRLEN("...") + 1 > size)
-                        break;
-                if (c == '"' || c == '\\') {
-                        buf[o++] = '\\';
-                        buf[o++] = (char) c;
-                } else if (c >= 0x20 && c < 0x7f)
-                        buf[o++] = (char) c;
-                else
-                        o += (size_t) snprintf(buf + o, 5, "\\x%02x", c);
-        }
-        buf[o++] = '"';
-        if (i < n) {
-                memcpy(buf + o, "...", 3);
-                o += 3;
-        }
-        buf[o] = 0;
-        return buf;
-}
-
+/* s[0..n) quoted for a message: at most QUOTE_MAX characters, escaped (string-util.h). */
 static const char *quote(const char *s, size_t n, char buf[static QUOTE_BUF]) {
-        return quote_into(s, n, QUOTE_MAX, buf, QUOTE_BUF);
+        return escape_into(s, n, QUOTE_MAX, ESCAPE_QUOTE, buf, QUOTE_BUF);
 }
 
 /* Length of the token at pos: up to the next space or the end. */
@@ -670,7 +646,7 @@ int doors_build(const DoorSetInfo *sets, size_t n_sets, Door **ret_doors, size_t
                 *e = (SetEntry) { .info = &sets[i], .index = i };
                 memcpy(e->name, sets[i].name, sizeof(e->name) - 1);
                 /* Set names are short identifiers in nft; quoted whole, escaped. */
-                quote_into(e->name, strlen(e->name), SIZE_MAX, e->set, sizeof(e->set));
+                escape_into(e->name, strlen(e->name), SIZE_MAX, ESCAPE_QUOTE, e->set, sizeof(e->set));
                 check_set(&rep, e);
                 /* Keep what belongs to a door: a valid comment, or a broken one whose door
                  * name could be read (that door is then not built). */

@@ -23,6 +23,7 @@
 #pragma once
 
 #include "knock.h"
+#include "time-util.h"
 
 #define DOOR_NAME_MAX 32
 #define DOOR_STEPS_MAX 16

@@ -2,6 +2,11 @@
 /*
  * duration.c — see duration.h.
  */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "duration.h"
 
 static const struct {

@@ -4,10 +4,13 @@
  * array positions (linear probing, backward-shift deletion, load factor <= 1/2).
  * Removal swaps the last grant into the hole and fixes its index slot.
  */
+#include <errno.h>
 #include <sys/random.h>
 
 #include "grants.h"
 #include "siphash.h"
+#include "string-util.h"
+#include "time-util.h"
 
 #define SLOT_EMPTY UINT32_MAX
 

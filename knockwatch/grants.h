@@ -12,6 +12,7 @@
 
 #include "door.h"
 #include "knock.h"
+#include "time-util.h"
 
 typedef struct Grant {
         KnockAddr addr;

@@ -2,32 +2,23 @@
 /*
  * kmsg-record.c — see kmsg-record.h.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 
 #include "kmsg-record.h"
+#include "parse-util.h"
+#include "string-util.h"
+#include "time-util.h"
 
-static bool is_digit(char c) {
-        return c >= '0' && c <= '9';
-}
-
-/* Decimal at *p: at least one digit, no sign, no leading zero, at most max. */
+/* Decimal at *p (parse_uint_prefix()): at least one digit, no sign, no leading zero, at
+ * most max. Advances *p past it. */
 static int parse_decimal(const char **p, const char *end, uint64_t max, uint64_t *ret) {
-        const char *q = *p;
-        uint64_t v = 0;
+        int n = parse_uint_prefix(*p, (size_t) (end - *p), max, ret);
 
-        if (q >= end || !is_digit(*q))
+        if (n < 0)
                 return -EBADMSG;
-        if (*q == '0' && q + 1 < end && is_digit(q[1]))
-                return -EBADMSG;
-        for (; q < end && is_digit(*q); q++) {
-                unsigned digit = (unsigned) (*q - '0');
-
-                if (v > (max - digit) / 10)
-                        return -EBADMSG;
-                v = v * 10 + digit;
-        }
-        *p = q;
-        *ret = v;
+        *p += n;
         return 0;
 }
 
@@ -145,7 +136,7 @@ bool kmsg_boot_id_valid(const char *s, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
-                if (dash ? s[i] != '-' : !(is_digit(s[i]) || (s[i] >= 'a' && s[i] <= 'f')))
+                if (dash ? s[i] != '-' : !(ascii_isdigit(s[i]) || (s[i] >= 'a' && s[i] <= 'f')))
                         return false;
         }
         return true;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "macro.h"
+#include "time-util.h"
 
 /* One read() of /dev/kmsg returns one record and needs a buffer that holds it whole. */
 #define KMSG_RECORD_MAX 8192

@@ -3,28 +3,12 @@
  * knock.c — parsing and formatting of knock steps and addresses (see knock.h).
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "knock.h"
-
-int parse_uint(const char *s, size_t n, uint64_t max, uint64_t *ret) {
-        uint64_t v = 0;
-
-        if (n == 0 || n > 20 || (s[0] == '0' && n > 1))
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                unsigned digit = (unsigned) (s[i] - '0');
-
-                if (s[i] < '0' || s[i] > '9')
-                        return -EINVAL;
-                if (v > (UINT64_MAX - digit) / 10)
-                        return -ERANGE;
-                v = v * 10 + digit;
-        }
-        if (v > max)
-                return -ERANGE;
-        *ret = v;
-        return 0;
-}
+#include "parse-util.h"
 
 int knock_step_parse(const char *s, size_t n, KnockStep *ret) {
         static const struct {

@@ -10,10 +10,8 @@
 #include <sys/socket.h>
 
 #include "macro.h"
-
-/* Strict unsigned decimal: the n bytes at s are 1–20 digits, no sign, no space, no
- * leading zero (but "0"), at most max. Returns 0, -EINVAL (not such a number) or -ERANGE. */
-int parse_uint(const char *s, size_t n, uint64_t max, uint64_t *ret);
+#include "string-util.h"
+#include "time-util.h"
 
 typedef enum KnockProto {
         KNOCK_PROTO_TCP = 1,  /* value: destination port, 1…65535 */

@@ -2,6 +2,10 @@
 /*
  * linebuf.c — see linebuf.h.
  */
+
+#include <errno.h>
+#include <string.h>
+
 #include "linebuf.h"
 
 int linebuf_init(LineBuffer *lb, size_t bound) {

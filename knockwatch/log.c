@@ -3,11 +3,15 @@
  * log.c — see log.h. Console lines are "knockwatch: message"; journal records
  * carry MESSAGE, PRIORITY, SYSLOG_IDENTIFIER and, for errors, ERRNO.
  */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "string-util.h"
 
 static LogTarget log_target = LOG_TARGET_AUTO;
 static int log_max_level = LOG_INFO;

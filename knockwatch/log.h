@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <syslog.h>
 
 #include "macro.h"

@@ -20,20 +20,19 @@
  */
 #include <assert.h>
 #include <endian.h>
+#include <errno.h>
 
 #include "logline.h"
+#include "parse-util.h"
+#include "string-util.h"
 
 static inline bool is_control(char c) {
         return (uint8_t) c < ' ' || c == 0x7f;
 }
 
-static inline bool is_digit(char c) {
-        return c >= '0' && c <= '9';
-}
-
 /* The kernel prints hex in lower case here (%02x, %pI6). */
 static inline bool is_lower_hex(char c) {
-        return is_digit(c) || (c >= 'a' && c <= 'f');
+        return ascii_isdigit(c) || (c >= 'a' && c <= 'f');
 }
 
 /* The fields the parser uses; the first three belong before PROTO=, the rest after. */
@@ -126,18 +125,11 @@ static bool span_eq(Span s, const char *lit, size_t n) {
 }
 #define SPAN_EQ(s, lit) span_eq((s), lit, STRLEN(lit))
 
-/* Strict decimal: digits only, no sign, no leading zero (except "0" itself), <= max. */
+/* Strict decimal (parse_uint()): digits only, no sign, no leading zero (except "0"), <= max. */
 static bool parse_decimal(Span s, uint32_t max, uint32_t *ret) {
-        uint64_t v = 0;
+        uint64_t v;
 
-        if (s.n == 0 || s.n > 10 || (s.p[0] == '0' && s.n > 1))
-                return false;
-        for (size_t i = 0; i < s.n; i++) {
-                if (!is_digit(s.p[i]))
-                        return false;
-                v = v * 10 + (uint64_t) (s.p[i] - '0');
-        }
-        if (v > max)
+        if (parse_uint(s.p, s.n, max, &v) < 0)
                 return false;
         *ret = (uint32_t) v;
         return true;
@@ -372,7 +364,7 @@ static bool parse_ipv4(Span s, uint8_t ret[static 4]) {
                                 return false;
                         i++;
                 }
-                for (start = i; i < s.n && is_digit(s.p[i]) && i - start < 4; i++)
+                for (start = i; i < s.n && ascii_isdigit(s.p[i]) && i - start < 4; i++)
                         v = v * 10 + (unsigned) (s.p[i] - '0');
                 if (i == start || i - start > 3 || v > 255 || (s.p[start] == '0' && i - start > 1))
                         return false;
@@ -560,12 +552,12 @@ static size_t stamp_length(const char *s, size_t n) {
                 return 0;
         while (i < n && i <= 12 && s[i] == ' ')
                 i++;
-        for (digits = 0; i < n && is_digit(s[i]) && digits < 12; i++, digits++)
+        for (digits = 0; i < n && ascii_isdigit(s[i]) && digits < 12; i++, digits++)
                 ;
         if (digits == 0 || i >= n || s[i] != '.')
                 return 0;
         i++;
-        for (digits = 0; i < n && is_digit(s[i]) && digits < 6; i++, digits++)
+        for (digits = 0; i < n && ascii_isdigit(s[i]) && digits < 6; i++, digits++)
                 ;
         if (digits != 6 || n - i < 2 || s[i] != ']' || s[i + 1] != ' ')
                 return 0;
@@ -574,7 +566,7 @@ static size_t stamp_length(const char *s, size_t n) {
 
 static inline bool all_digits(const char *s, size_t n) {
         for (size_t i = 0; i < n; i++)
-                if (!is_digit(s[i]))
+                if (!ascii_isdigit(s[i]))
                         return false;
         return true;
 }
@@ -592,7 +584,7 @@ static size_t rfc3339_length(const char *s, size_t n) {
         if (s[i] == '.') {
                 size_t digits = 0;
 
-                for (i++; i < n && is_digit(s[i]) && digits < 9; i++, digits++)
+                for (i++; i < n && ascii_isdigit(s[i]) && digits < 9; i++, digits++)
                         ;
                 if (digits == 0)
                         return 0;
@@ -619,7 +611,7 @@ static size_t traditional_length(const char *s, size_t n) {
         for (size_t m = 0; m < 12; m++)
                 if (memcmp(s, months + 3 * m, 3) == 0)
                         month = true;
-        if (!month || s[3] != ' ' || !(s[4] == ' ' || is_digit(s[4])) || !is_digit(s[5]) ||
+        if (!month || s[3] != ' ' || !(s[4] == ' ' || ascii_isdigit(s[4])) || !ascii_isdigit(s[5]) ||
             s[6] != ' ' || !all_digits(s + 7, 2) || s[9] != ':' || !all_digits(s + 10, 2) ||
             s[12] != ':' || !all_digits(s + 13, 2))
                 return 0;
@@ -663,7 +655,7 @@ static LoglineForm form_by_first_byte(const char *line, size_t len) {
                 return LOGLINE_FORM_DMESG;
         /* RFC 3339 starts with the year, the traditional form with a month (J F M A S O N
          * D); the prefix starts with P. */
-        if (is_digit(line[0]) || memchr("JFMASOND", line[0], 8))
+        if (ascii_isdigit(line[0]) || memchr("JFMASOND", line[0], 8))
                 return LOGLINE_FORM_SYSLOG;
         return LOGLINE_FORM_KERNEL;
 }

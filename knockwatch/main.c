@@ -6,14 +6,17 @@
  *   knockwatch check|status|grant|revoke|parse|knock ...
  */
 #include <getopt.h>
+#include <stdio.h>
 #include <syslog.h>
 
 #include "config.h"
 #include "daemon.h"
 #include "detector.h"
 #include "log.h"
+#include "parse-util.h"
 #include "state.h"
 #include "status.h"
+#include "string-util.h"
 #include "verbs.h"
 
 static void help_daemon(void) {

@@ -20,8 +20,12 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
+#include <stdio.h>
 
+#include "errno-util.h"
 #include "nft.h"
+#include "string-util.h"
+#include "time-util.h"
 
 /* How long one request may wait for its replies. The kernel answers within
  * microseconds; this only stops a stuck peer from stalling the daemon forever. */

@@ -29,6 +29,7 @@
  *     the next event about the name, removed) later stops the source with a fatal
  *     notice, since files under the name would not be seen any more.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
@@ -36,8 +37,11 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include "fd-util.h"
 #include "linebuf.h"
 #include "source-internal.h"
+#include "string-util.h"
+#include "time-util.h"
 
 #define FILE_CHUNK (64U * 1024U)
 #define FILE_CHUNKS_PER_TURN 4U

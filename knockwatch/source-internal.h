@@ -7,6 +7,7 @@
 #pragma once
 
 #include "source.h"
+#include "time-util.h"
 
 typedef struct SourceVTable {
         const char *name;

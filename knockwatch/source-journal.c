@@ -26,11 +26,16 @@
  */
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 #include <systemd/sd-id128.h>
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 
+#include "errno-util.h"
 #include "source-internal.h"
 #include "state.h"
+#include "time-util.h"
 
 #define JOURNAL_CURSOR_FILE "journal.cursor"
 /* Entries read per event-loop turn before the rest of a backlog is left for the next one. */
@@ -57,19 +62,6 @@ typedef struct JournalSource {
         bool cursor_dirty;              /* not yet written */
         bool save_failing;              /* the last write failed (notice once per failure run) */
 } JournalSource;
-
-static int set_error(char **ret_error, int error, const char *format, ...) _printf_(3, 4);
-static int set_error(char **ret_error, int error, const char *format, ...) {
-        va_list ap;
-
-        if (ret_error) {
-                va_start(ap, format);
-                if (vasprintf(ret_error, format, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return error;
-}
 
 static int add_matches(JournalSource *d) {
         int r;

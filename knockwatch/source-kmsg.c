@@ -36,12 +36,16 @@
  * Cost. One read() per record is how /dev/kmsg works; per record there is a header
  * parse, a clock read and a few comparisons: no allocation and no formatting.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 
+#include "fd-util.h"
 #include "kmsg-record.h"
 #include "source-internal.h"
 #include "state.h"
+#include "string-util.h"
+#include "time-util.h"
 
 #define KMSG_PATH "/dev/kmsg"
 #define KMSG_POSITION_FILE "kmsg.position"

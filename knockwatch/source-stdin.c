@@ -5,10 +5,14 @@
  * when it is read. At the end of input the source reports itself ended (a fatal
  * notice with error 0), so the daemon commits what it has and exits.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "linebuf.h"
 #include "source-internal.h"
+#include "time-util.h"
 
 typedef struct StdinSource {
         LineBuffer lines;

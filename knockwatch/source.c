@@ -3,10 +3,14 @@
  * source.c — the generic part of the sources: spec parsing, choosing kmsg or the
  * journal for "auto", and the plumbing every kind shares (see source-internal.h).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #include "source-internal.h"
+#include "string-util.h"
+#include "time-util.h"
 
 int source_spec_parse(const char *spec, SourceKind *ret_kind, const char **ret_path) {
         const char *path;

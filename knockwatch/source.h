@@ -28,6 +28,7 @@
 
 #include "logline.h"
 #include "macro.h"
+#include "time-util.h"
 
 typedef enum SourceKind {
         SOURCE_AUTO,     /* kmsg if it can be opened for reading, else journal */

@@ -8,11 +8,15 @@
  * file names of at most 64 bytes: no '/', and no leading '.' (which also rules out
  * "." and "..", and keeps the temporary names out of the callers' name space).
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "fd-util.h"
 #include "state.h"
+#include "time-util.h"
 
 static bool state_name_valid(const char *name) {
         return name && name[0] != '\0' && name[0] != '.' && !strchr(name, '/') &&

@@ -2,7 +2,13 @@
 /*
  * status.c — see status.h. One table of fields drives both the writer and the reader.
  */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "knock.h"
+#include "parse-util.h"
 #include "state.h"
 #include "status.h"
 

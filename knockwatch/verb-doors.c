@@ -11,8 +11,11 @@
  * through nftables notifications like any other change. grant and revoke write an
  * audit record (reason "manual") as the daemon does for its own changes.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "audit.h"
@@ -21,6 +24,7 @@
 #include "log.h"
 #include "nft.h"
 #include "status.h"
+#include "time-util.h"
 #include "verbs.h"
 
 #define GRANT_TIMEOUT_MAX_MS (30ULL * 86400 * 1000)

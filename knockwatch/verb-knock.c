@@ -10,11 +10,16 @@
  * usage); with --then the command replaces this process after the last step, so its
  * status is ours; 127 if it cannot be found, 126 if it cannot be run.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <sys/socket.h>
 
 #include "client.h"
+#include "fd-util.h"
+#include "parse-util.h"
+#include "string-util.h"
+#include "time-util.h"
 #include "verbs.h"
 
 #define KNOCK_STEPS_MAX 64U
@@ -205,18 +210,6 @@ static void say_ping_refused(const char *step) {
         say("%s: ping sockets are not allowed for this user (group %u; net.ipv4.ping_group_range"
             " is \"%s\"); allow them with: sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"",
             step, (unsigned) getegid(), range);
-}
-
-static int sleep_usec(usec_t usec) {
-        struct timespec ts = {
-                .tv_sec = (time_t) (usec / USEC_PER_SEC),
-                .tv_nsec = (long) (usec % USEC_PER_SEC) * 1000,
-        };
-
-        while (nanosleep(&ts, &ts) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        return 0;
 }
 
 static int run_command(char **command, usec_t pause) {

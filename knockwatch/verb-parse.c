@@ -6,13 +6,16 @@
  * three text forms are accepted (LOGLINE_FORM_ANY). With -v, every other line gets
  * "LINENO: REASON" on stderr.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 
+#include "fd-util.h"
 #include "linebuf.h"
 #include "log.h"
 #include "logline.h"
+#include "string-util.h"
 #include "verbs.h"
 
 typedef struct ParseContext {

@@ -18,8 +18,11 @@
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "source.h"
+#include "time-util.h"
 
 static const char *grep_text;
 

@@ -6,9 +6,14 @@
  * the stats. Built with DETECTOR_TESTING: every knock is followed by a full check of the
  * table's invariants (probe runs after backward-shift deletion, LRU and free lists).
  */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "detector-internal.h"
 #include "door.h"
 #include "tests.h"
+#include "time-util.h"
 
 #define S USEC_PER_SEC
 #define MS USEC_PER_MSEC

@@ -4,10 +4,14 @@
  * mistake gives its exact message and column; doors_build: every rule of door.h, with the
  * exact problem messages, and only error-free doors returned, sorted by name.
  */
+#include <errno.h>
 #include <linux/netfilter/nf_tables.h>
+#include <stdio.h>
 
 #include "door.h"
+#include "string-util.h"
 #include "tests.h"
+#include "time-util.h"
 
 /* ---- door_comment_parse ---- */
 

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-duration.c — durations parse strictly and format as nft writes them. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "duration.h"
 #include "tests.h"
 

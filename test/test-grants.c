@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-grants.c — the daemon's record of live grants: keyed by door and source,
  * bounded, expiring in order, consistent after any mix of puts and removals. */
+#include <errno.h>
+
 #include "grants.h"
 #include "tests.h"
+#include "time-util.h"
 
 static KnockAddr addr4(unsigned i) {
         KnockAddr a = { .family = AF_INET };

@@ -2,10 +2,14 @@
 /* test-kmsg-record.c — the pure parts of the kmsg source: the record header parser
  * (strict: every malformed shape refused), sequence-gap accounting (overruns and the
  * backlog after a resume), the printk clock estimate, and the saved position text. */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "kmsg-record.h"
 #include "tests.h"
+#include "time-util.h"
 
 static int parse(const char *s, KmsgRecord *ret) {
         return kmsg_record_parse(s, strlen(s), ret);

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-knock.c — knock steps and addresses: parsing is strict, formatting canonical. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "knock.h"
+#include "parse-util.h"
 #include "tests.h"
 
 static int step(const char *s, KnockStep *ret) {

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-linebuf.c — lines are cut at '\n', partial lines kept, over-long lines handed
  * out once and cut, never split into two lines. */
+#include <errno.h>
+#include <string.h>
+
 #include "linebuf.h"
 #include "tests.h"
 

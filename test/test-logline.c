@@ -7,8 +7,11 @@
  * rejected, a control byte anywhere is rejected, the length bounds hold exactly.
  */
 #include <dirent.h>
+#include <errno.h>
 
+#include "fd-util.h"
 #include "logline.h"
+#include "string-util.h"
 #include "tests.h"
 
 #define CASE_MAX 4096

@@ -14,17 +14,21 @@
  * ever sent, nothing reaches the kernel log.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
-#include <linux/netfilter/nf_tables.h>
-
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <libnftnl/set.h>
+#include <linux/netfilter/nf_tables.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "nft.h"
+#include "string-util.h"
 #include "tests.h"
+#include "time-util.h"
 
 /* The same string as LONG_COMMENT in test-nft.sh: 128 characters, nft's maximum. */
 #define LONG_COMMENT                                                                    \

@@ -4,6 +4,9 @@
  * of the SipHash paper (appendix A) and the 64 outputs of the reference implementation
  * (key 00 01 … 0f, message i = the bytes 00 01 … i-1), written little-endian.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "macro.h"
 #include "siphash.h"
 #include "tests.h"

@@ -3,10 +3,14 @@
  * content), the directory made 0700, no temporary left behind, reads bounded, names
  * checked. Works in a fresh directory under /tmp. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "state.h"
+#include "string-util.h"
 #include "tests.h"
 
 static char base[64];

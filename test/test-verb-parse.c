@@ -5,7 +5,10 @@
  * output and exit status.
  */
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "logline.h"
 #include "tests.h"
