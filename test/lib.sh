@@ -8,10 +8,12 @@
 #
 # Address slots. The kernel log is one for the whole machine: every test's LOG lines
 # reach every knockwatch. Tests that may run at the same time therefore use disjoint
-# client addresses: slot S (1…31) owns 192.0.2.(8S+1 … 8S+7) and 2001:db8::S:1 … :7.
+# client addresses: slot S (1…31) owns 192.0.2.(8S+1 … 8S+7), slot S (32…62) owns
+# 198.51.100.(8(S-31)+1 … +7), and every slot owns 2001:db8::S:1 … :7 (S in hex).
 # Namespace names carry the slot and the PID, so parallel runs never collide.
 #   1-3  nft module tests        4-7  source tests         8-10 client tests
 #   11-20 daemon end-to-end      21-24 operations          25-28 journal     29-31 bench/demo
+#   17-19, 51-54 rotating doors  26-27, 40-43 admin features   32-39 trust   44-50 core
 
 set -euo pipefail
 
@@ -79,15 +81,19 @@ kw_cli() { ip netns exec "$NS_CLI" "$@"; }
 #   CLI4 CLI6        the client that knocks
 #   CLI4B CLI6B      a second address of the client that never knocks
 kw_net_setup() {
-        local slot=$1 base hex
-        ((slot >= 1 && slot <= 31)) || kw_fail "slot $slot out of range"
-        base=$((slot * 8))
+        local slot=$1 net4 base hex
+        ((slot >= 1 && slot <= 62)) || kw_fail "slot $slot out of range"
+        if ((slot <= 31)); then
+                net4=192.0.2 base=$((slot * 8))
+        else
+                net4=198.51.100 base=$(((slot - 31) * 8))
+        fi
         hex=$(printf '%x' "$slot")
         NS_SRV="kw-s$slot-srv-$$"
         NS_CLI="kw-s$slot-cli-$$"
-        SRV4=192.0.2.$((base + 1))
-        CLI4=192.0.2.$((base + 2))
-        CLI4B=192.0.2.$((base + 3))
+        SRV4=$net4.$((base + 1))
+        CLI4=$net4.$((base + 2))
+        CLI4B=$net4.$((base + 3))
         SRV6=2001:db8::$hex:1
         CLI6=2001:db8::$hex:2
         CLI6B=2001:db8::$hex:3
