@@ -197,3 +197,64 @@ size_t grants_max(const Grants *g) {
 const Grant *grants_at(const Grants *g, size_t i) {
         return i < g->n ? &g->items[i] : NULL;
 }
+
+struct GrantsSync {
+        Grants *seen;   /* what the kernel holds; expiry and timeout unused */
+        size_t adopted;
+};
+
+int grants_sync_new(const Grants *g, GrantsSync **ret) {
+        _cleanup_(grants_sync_freep) GrantsSync *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        r = grants_new(g->max, &s->seen);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+GrantsSync *grants_sync_free(GrantsSync *s) {
+        if (!s)
+                return NULL;
+        grants_free(s->seen);
+        free(s);
+        return NULL;
+}
+
+void grants_sync_seen(GrantsSync *s, Grants *g, const char *door, const KnockAddr *addr,
+                      uint64_t left_ms, usec_t now) {
+        (void) grants_put(s->seen, door, addr, 0, 0);
+        if (left_ms > 0 && !grants_get(g, door, addr) &&
+            grants_put(g, door, addr, now + left_ms * USEC_PER_MSEC, left_ms) > 0)
+                s->adopted++;
+}
+
+void grants_sync_finish(GrantsSync *s, Grants *g, GrantsSyncMode mode, usec_t now,
+                        bool (*has_set)(const Grant *grant, void *userdata),
+                        void (*restore)(const Grant *grant, uint64_t left_ms, void *userdata),
+                        void *userdata, GrantsSyncResult *ret) {
+        GrantsSyncResult result = { .adopted = s->adopted };
+
+        for (size_t i = 0; i < g->n;) {
+                const Grant *grant = &g->items[i];
+
+                if (!has_set(grant, userdata)) {
+                        /* Removal moves the last grant into i: look at i again. */
+                        remove_at_slot(g, find_slot(g, grant->door, &grant->addr));
+                        result.forgotten++;
+                        continue;
+                }
+                if (mode == GRANTS_SYNC_RESTORE && !grants_get(s->seen, grant->door, &grant->addr) &&
+                    grant->expires > now + USEC_PER_MSEC) {
+                        restore(grant, (grant->expires - now) / USEC_PER_MSEC, userdata);
+                        result.restored++;
+                }
+                i++;
+        }
+        if (ret)
+                *ret = result;
+}
