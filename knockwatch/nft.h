@@ -6,6 +6,11 @@
  * every reply matched to its operation, and follow ruleset changes through the
  * NFNLGRP_NFTABLES multicast group. Facts this relies on: TECH-NOTES.md section 1.
  *
+ * The module is four files, one per job, with nft-internal.h between them:
+ * nft-netlink.c (sockets, receiving, one request or dump), nft-sets.c (sets, comments,
+ * elements), nft-batch.c (queued element changes and their commit), nft-monitor.c
+ * (ruleset notifications). This header is all the rest of knockwatch sees.
+ *
  * Errors are -errno straight from the kernel (ENOENT: table/set/element missing,
  * EPERM: no CAP_NET_ADMIN, EINVAL: wrong key length or no "flags timeout", …);
  * callers name the set when they report them. Nothing here logs.

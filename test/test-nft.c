@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test-nft.c — nft.c against the real kernel. Run by test-nft.sh inside a network
+ * test-nft.c — the nft module (nft-*.c) against the real kernel. Run by test-nft.sh inside a network
  * namespace of its own, after it loaded the ruleset whose path is argv[1] (the sets
  * below are the ones that file declares). Every check reads the kernel back: through
- * nft.c and, independently, through the nft command (run without a shell).
+ * the nft module and, independently, through the nft command (run without a shell).
  *
  *   test-nft RULESET    everything, as root (CAP_NET_ADMIN) in the namespace
  *   test-nft --eperm    without CAP_NET_ADMIN: every request must fail with EPERM
@@ -344,7 +344,7 @@ TEST(get_sets) {
 
 /* Create (or delete) a set in table inet kwtest with raw user data, as only a program
  * that does not use nft could: one batch with one message, sent and acknowledged here
- * with libmnl directly so that this does not depend on nft.c. */
+ * with libmnl directly so that this does not depend on the nft module. */
 static void raw_set(uint16_t type, const char *name, const void *udata, uint32_t udata_len) {
         _cleanup_free_ char *buf = malloc(MNL_SOCKET_BUFFER_SIZE);
         struct mnl_nlmsg_batch *b;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# test-nft.sh — nft.c on the real kernel: loads the ruleset below into a network
+# test-nft.sh — the nft module (nft-*.c) on the real kernel: loads the ruleset below into a network
 # namespace of its own and runs test-nft there, once as root and once without
 # CAP_NET_ADMIN (every request must then fail with EPERM). test-nft.c holds the
 # assertions and knows the sets declared here. Slot 1 (namespace name); the element
