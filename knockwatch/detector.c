@@ -55,6 +55,7 @@
 #include <sys/random.h>
 
 #include "detector-internal.h"
+#include "hashtab.h"
 #include "errno-util.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -82,13 +83,7 @@ typedef struct Entry {
         uint8_t index;        /* next expected step, 1 … n_steps − 1 */
 } Entry;
 
-typedef struct Slot {
-        uint32_t entry;       /* entry index + 1; 0: empty */
-        uint32_t hash;
-} Slot;
-
 struct Detector {
-        uint8_t key[SIPHASH_KEY_SIZE];
 
         Sequence *sequences;
         size_t n_sequences;
@@ -100,8 +95,7 @@ struct Detector {
         uint32_t lru_head, lru_tail;   /* most and least recently used */
         uint32_t free_head;
 
-        Slot *slots;
-        uint32_t mask;                 /* n_slots − 1 */
+        Hashtab index;                 /* (id, family, address) → entry */
 
         size_t allocated;
         DetectorStats stats;
@@ -117,53 +111,32 @@ static uint32_t key_hash(const Detector *d, uint32_t seq, uint8_t family, const 
         };
 
         memcpy(k + 5, addr, 16);
-        return (uint32_t) siphash24(k, sizeof(k), d->key);
+        return hashtab_hash(&d->index, k, sizeof(k));
 }
 
 static bool entry_is(const Entry *e, uint32_t seq, uint8_t family, const uint8_t addr[16]) {
         return e->seq == seq && e->family == family && memcmp(e->addr, addr, 16) == 0;
 }
 
-/* ---- table ---- */
+typedef struct EntryKey {
+        const Entry *entries;
+        uint32_t seq;
+        uint8_t family;
+        const uint8_t *addr;
+} EntryKey;
+
+static bool entry_has_key(uint32_t idx, const void *userdata) {
+        const EntryKey *k = userdata;
+
+        return entry_is(&k->entries[idx], k->seq, k->family, k->addr);
+}
 
 /* The entry with this key, or NIL. */
 static uint32_t table_find(const Detector *d, uint32_t seq, uint8_t family, const uint8_t addr[16],
                            uint32_t hash) {
-        for (uint32_t i = hash & d->mask;; i = (i + 1) & d->mask) {
-                const Slot *s = &d->slots[i];
+        EntryKey k = { .entries = d->entries, .seq = seq, .family = family, .addr = addr };
 
-                if (s->entry == 0)
-                        return NIL;
-                if (s->hash == hash && entry_is(&d->entries[s->entry - 1], seq, family, addr))
-                        return s->entry - 1;
-        }
-}
-
-static void table_insert(Detector *d, uint32_t idx) {
-        uint32_t hash = d->entries[idx].hash, i;
-
-        for (i = hash & d->mask; d->slots[i].entry != 0; i = (i + 1) & d->mask)
-                ;
-        d->slots[i] = (Slot) { .entry = idx + 1, .hash = hash };
-}
-
-/* Remove entry idx from the table: find its slot, then close the hole by moving back each
- * following entry of the run that may live there (its home is not inside (hole, j]). */
-static void table_remove(Detector *d, uint32_t idx) {
-        uint32_t hole = d->entries[idx].hash & d->mask, j;
-
-        while (d->slots[hole].entry != idx + 1)
-                hole = (hole + 1) & d->mask;
-
-        for (j = (hole + 1) & d->mask; d->slots[j].entry != 0; j = (j + 1) & d->mask) {
-                uint32_t home = d->slots[j].hash & d->mask;
-
-                if (((j - home) & d->mask) >= ((j - hole) & d->mask)) {
-                        d->slots[hole] = d->slots[j];
-                        hole = j;
-                }
-        }
-        d->slots[hole] = (Slot) {};
+        return hashtab_find(&d->index, hash, entry_has_key, &k); /* HASHTAB_NONE is NIL */
 }
 
 /* ---- LRU list ---- */
@@ -203,7 +176,7 @@ static void touch(Detector *d, uint32_t idx) {
 /* ---- entries ---- */
 
 static void entry_remove(Detector *d, uint32_t idx) {
-        table_remove(d, idx);
+        hashtab_remove(&d->index, d->entries[idx].hash, idx);
         lru_unlink(d, idx);
         d->entries[idx].next = d->free_head;
         d->free_head = idx;
@@ -225,7 +198,7 @@ static void entry_add(Detector *d, uint32_t seq, uint8_t family, const uint8_t a
 
         *e = (Entry) { .start = start, .seq = seq, .hash = hash, .family = family, .index = 1 };
         memcpy(e->addr, addr, 16);
-        table_insert(d, idx);
+        hashtab_insert(&d->index, hash, idx);
         lru_push_head(d, idx);
         d->count++;
 }
@@ -240,26 +213,23 @@ static void free_list_init(Detector *d) {
 }
 
 int detector_new_with_key(size_t capacity, const uint8_t key[static SIPHASH_KEY_SIZE], Detector **ret) {
-        size_t n_slots = 2, off_entries, off_slots, total;
+        size_t n_slots, off_entries, off_slots, total;
         Detector *d;
 
         if (capacity < 1 || capacity > DETECTOR_CAPACITY_MAX)
                 return -EINVAL;
-        while (n_slots < 2 * capacity)
-                n_slots <<= 1;
+        n_slots = hashtab_slots_for(capacity);
 
         off_entries = (sizeof(Detector) + _Alignof(Entry) - 1) / _Alignof(Entry) * _Alignof(Entry);
         off_slots = off_entries + capacity * sizeof(Entry);
-        total = off_slots + n_slots * sizeof(Slot);
+        total = off_slots + n_slots * sizeof(HashSlot);
 
         d = calloc(1, total);
         if (!d)
                 return -ENOMEM;
-        memcpy(d->key, key, SIPHASH_KEY_SIZE);
         d->entries = (Entry *) ((uint8_t *) d + off_entries);
-        d->slots = (Slot *) ((uint8_t *) d + off_slots);
+        hashtab_init(&d->index, (HashSlot *) ((uint8_t *) d + off_slots), n_slots, key);
         d->capacity = (uint32_t) capacity;
-        d->mask = (uint32_t) (n_slots - 1);
         d->next_id = 1;
         d->allocated = total;
         free_list_init(d);
@@ -493,8 +463,8 @@ void detector_get_memory(const Detector *d, DetectorMemory *ret) {
         *ret = (DetectorMemory) {
                 .entry_size = sizeof(Entry),
                 .entries_bytes = (size_t) d->capacity * sizeof(Entry),
-                .n_slots = (size_t) d->mask + 1,
-                .table_bytes = ((size_t) d->mask + 1) * sizeof(Slot),
+                .n_slots = (size_t) d->index.mask + 1,
+                .table_bytes = ((size_t) d->index.mask + 1) * sizeof(HashSlot),
                 .total_bytes = d->allocated,
         };
 }
@@ -565,11 +535,11 @@ int detector_check_invariants(const Detector *d, char *msg, size_t size) {
         if (n != d->capacity - d->count)
                 return broken(msg, size, "free list has %u entries, expected %u", n, d->capacity - d->count);
 
-        for (uint32_t j = 0; j <= d->mask; j++) {
-                const Slot *sl = &d->slots[j];
-                uint32_t idx = sl->entry - 1;
+        for (uint32_t j = 0; j <= d->index.mask; j++) {
+                const HashSlot *sl = &d->index.slots[j];
+                uint32_t idx = sl->item - 1;
 
-                if (sl->entry == 0) {
+                if (sl->item == 0) {
                         if (sl->hash != 0)
                                 return broken(msg, size, "empty slot %u has a hash", j);
                         continue;
@@ -581,15 +551,15 @@ int detector_check_invariants(const Detector *d, char *msg, size_t size) {
                 if (sl->hash != d->entries[idx].hash)
                         return broken(msg, size, "slot %u: hash differs from entry %u's", j, idx);
                 /* No empty slot between the home slot and this one, else lookups stop short. */
-                for (uint32_t k = sl->hash & d->mask; k != j; k = (k + 1) & d->mask)
-                        if (d->slots[k].entry == 0)
+                for (uint32_t k = sl->hash & d->index.mask; k != j; k = (k + 1) & d->index.mask)
+                        if (d->index.slots[k].item == 0)
                                 return broken(msg, size, "slot %u: empty slot %u inside its probe run",
                                               j, k);
         }
         if (used_slots != d->count)
                 return broken(msg, size, "%u slots used, %u entries in use", used_slots, d->count);
-        if (used_slots > d->mask / 2 + 1)
-                return broken(msg, size, "load above 1/2: %u of %u slots", used_slots, d->mask + 1);
+        if (used_slots > d->index.mask / 2 + 1)
+                return broken(msg, size, "load above 1/2: %u of %u slots", used_slots, d->index.mask + 1);
         return 0;
 }
 #endif
