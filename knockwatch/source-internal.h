@@ -16,6 +16,8 @@ typedef struct SourceVTable {
         int (*open)(Source *s, const char *path, char **ret_error);
         /* Add the kind's event sources to s->event. */
         int (*attach)(Source *s);
+        /* Stop delivering for good: disable the kind's event sources (source_stop()). */
+        void (*stop)(Source *s);
         /* Persist the resume position now (NULL: the kind has none). */
         int (*save_position)(Source *s);
         /* Free the kind's data (s->data). */
@@ -53,6 +55,9 @@ void source_end_batch(Source *s);
 void source_save_soon(Source *s);
 /* Tell the daemon something (see SourceHandlers.notice). */
 void source_notice(Source *s, int error, bool fatal, const char *format, ...) _printf_(4, 5);
+/* Stop for good (the kind's stop(), then a fatal notice): error 0 means the input ended,
+ * error < 0 that the source failed. */
+void source_stop(Source *s, int error, const char *format, ...) _printf_(3, 4);
 
 extern const SourceVTable source_kmsg_vtable;
 extern const SourceVTable source_journal_vtable;

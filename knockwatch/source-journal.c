@@ -198,8 +198,8 @@ static int seek_start(Source *s, char **ret_how) {
         }
         if (r == -ENOENT)
                 *ret_how = strdup("from the tail");
-        else if (asprintf(ret_how, "from the tail: saved cursor unusable: %s", strerror(-r)) < 0)
-                *ret_how = NULL;
+        else
+                (void) set_error(ret_how, r, "from the tail: saved cursor unusable: %s", strerror(-r));
         if (!*ret_how)
                 return -ENOMEM;
         d->on_unhandled = false;

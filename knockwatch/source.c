@@ -213,13 +213,28 @@ void source_end_batch(Source *s) {
                 s->handlers.batch_end(s, s->userdata);
 }
 
-void source_notice(Source *s, int error, bool fatal, const char *format, ...) {
+static void notice_v(Source *s, int error, bool fatal, const char *format, va_list ap) {
         char message[512];
+
+        (void) vsnprintf(message, sizeof(message), format, ap);
+        if (s->handlers.notice)
+                s->handlers.notice(s, error, fatal, message, s->userdata);
+}
+
+void source_notice(Source *s, int error, bool fatal, const char *format, ...) {
         va_list ap;
 
         va_start(ap, format);
-        (void) vsnprintf(message, sizeof(message), format, ap);
+        notice_v(s, error, fatal, format, ap);
         va_end(ap);
-        if (s->handlers.notice)
-                s->handlers.notice(s, error, fatal, message, s->userdata);
+}
+
+void source_stop(Source *s, int error, const char *format, ...) {
+        va_list ap;
+
+        if (s->vtable->stop)
+                s->vtable->stop(s);
+        va_start(ap, format);
+        notice_v(s, error, true, format, ap);
+        va_end(ap);
 }
