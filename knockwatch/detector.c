@@ -1,62 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * detector.c — per-source recognition of knock sequences (see detector.h).
+ * detector.c — per-source recognition of knock sequences (see detector.h for the rules
+ * a knock follows; docs/ARCHITECTURE.md, "The detector", for why it is built this way
+ * and what a flood of spoofed sources can and cannot do to it).
  *
- * Sequences. Each door contributes its opening sequence and, if it has one, its closing
- * sequence; they are tracked separately, as if they were two doors (a knock may advance
- * the one and reset the other). Every sequence has a 32-bit id, and progress is keyed by
- * (sequence id, source address family, 16 address bytes). detector_set_doors() gives a
- * new sequence the id of an old one when the door name, the kind (open or close), the
- * steps and the window are all equal, so that progress kept across a reload still finds
- * its sequence; every other sequence gets a fresh id from a counter, and progress under an
- * id no longer in use is dropped. (Should the counter ever near 2^32, all progress is
- * dropped and ids start again.)
+ * Sequences: each door gives its opening and, if any, its closing sequence, each with a
+ * 32-bit id; detector_set_doors() keeps the id of a sequence that is unchanged across a
+ * reload (same door, kind, steps and window), so its progress survives.
  *
- * One knock, for each sequence whose steps contain it, in door order, open before close:
- *   - its time is taken as now when it is 0 (unknown) or later than now (clock skew);
- *   - now − time > window of that sequence: ignored for that sequence (stale). The
- *     knock counts as stale in the stats when it was stale for every sequence that has
- *     its step;
- *   - no progress: the first step creates it (index 1, start = time); a one-step
- *     sequence completes at once without being stored; any other step does nothing;
- *   - progress whose start is more than window before this knock: it is dead; the first
- *     step restarts it, any other step removes it;
- *   - the step just matched (index − 1) again: ignored, start kept — a retransmitted SYN.
- *     At index 1 that is the first step arriving again;
- *   - the expected step: index + 1; at the end the sequence completes, an action is
- *     written and the progress removed (a later retransmission of the last step then
- *     finds nothing, and does nothing unless it is also the first step);
- *   - any other step of the sequence: reset; the first step restarts (start = time),
- *     anything else removes the progress.
- * Event times of one source may arrive slightly out of order; a knock earlier than the
- * start of its progress counts as 0 µs after it.
+ * Progress: an Entry per (sequence id, family, address) in progress — the next expected
+ * step and the event time of the first knock. Entries live in one allocation made by
+ * detector_new() (the Detector, `capacity` entries, and the hash index's slots) and are
+ * found through hashtab.h; those in use form an LRU list by 32-bit index (most recent
+ * at the head), the others a free list. A new pair when all are in use evicts the least
+ * recently used. detector_feed() allocates nothing.
  *
- * Memory: one allocation at detector_new(), sized by capacity and never grown: the
- * Detector, `capacity` entries, and an open-addressing table of 2^k >= 2 × capacity
- * slots (load <= 1/2). A slot holds an entry index + 1 (0 = empty) and the entry's
- * 32-bit hash, so most probes never touch an entry. Entries in use form an intrusive
- * doubly linked LRU list by 32-bit index (most recent at the head); free entries a singly
- * linked free list. detector_feed() allocates nothing.
- *
- * Hash: SipHash-2-4 of (id, family, address) under a 128-bit key drawn from getrandom()
- * in detector_new() (its one system call), so a spoofer cannot pick addresses that share
- * a probe run. Linear probing; deletion is by backward shift (each following entry of
- * the run moves back into the hole unless its home slot lies after the hole), so there
- * are no tombstones and lookups stay as short as the load allows.
- *
- * Eviction. A new pair when all `capacity` entries are in use takes the least recently
- * used one. A pair is touched when it is created, advanced, restarted, or sees its last
- * step repeated. Hence the guarantee: a pair in progress survives as long as fewer than
- * `capacity` other pairs were touched since its own last knock. A knock touches at most
- * one pair per sequence containing its step, and only a sequence's first step creates a
- * pair, so a flood of spoofed sources costs the legitimate source nothing as long as it
- * creates fewer than `capacity` pairs between two of that source's knocks.
+ * Time: a knock's time is taken as now when it is 0 (unknown) or later than now; a knock
+ * earlier than the start of its progress counts as 0 µs after it.
  */
 #include <sys/random.h>
 
 #include "detector-internal.h"
-#include "hashtab.h"
 #include "errno-util.h"
+#include "hashtab.h"
 #include "string-util.h"
 #include "time-util.h"
 
@@ -372,7 +338,19 @@ static usec_t elapsed(usec_t from, usec_t to) {
         return to > from ? to - from : 0;
 }
 
-/* Apply one knock at time t to one sequence (which has the step). True if it completed. */
+/*
+ * Apply one knock at time t to one sequence that has its step. True if it completed.
+ *   - no progress: the first step creates it (a one-step sequence completes at once,
+ *     without being stored); any other step does nothing;
+ *   - progress whose first knock is more than the window before t is dead: the first
+ *     step restarts it, any other step removes it;
+ *   - the step just matched, again: ignored, start kept (a retransmitted SYN);
+ *   - the expected step: the next index; after the last one the sequence completes and
+ *     the progress is removed;
+ *   - any other step of the sequence: the first step restarts, anything else removes.
+ * A pair is touched (moved to the head of the LRU list) when it is created, advanced,
+ * restarted or sees its last step repeated.
+ */
 static bool advance(Detector *d, const Sequence *s, const KnockAddr *src, const KnockStep *step, usec_t t) {
         bool is_first = knock_step_equal(step, &s->steps[0]);
         uint32_t hash, idx;
