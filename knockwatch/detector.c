@@ -18,8 +18,6 @@
  * Time: a knock's time is taken as now when it is 0 (unknown) or later than now; a knock
  * earlier than the start of its progress counts as 0 µs after it.
  */
-#include <sys/random.h>
-
 #include "detector-internal.h"
 #include "errno-util.h"
 #include "hashtab.h"
@@ -205,18 +203,13 @@ int detector_new_with_key(size_t capacity, const uint8_t key[static SIPHASH_KEY_
 
 int detector_new(size_t capacity, Detector **ret) {
         uint8_t key[SIPHASH_KEY_SIZE];
-        ssize_t n;
+        int r;
 
         if (capacity < 1 || capacity > DETECTOR_CAPACITY_MAX)
                 return -EINVAL;
-        /* Blocks only until the kernel's pool is first initialised, early at boot. */
-        do
-                n = getrandom(key, sizeof(key), 0);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return negative_errno();
-        if ((size_t) n != sizeof(key))
-                return -EIO;
+        r = hashtab_random_key(key);
+        if (r < 0)
+                return r;
         return detector_new_with_key(capacity, key, ret);
 }
 

@@ -4,7 +4,6 @@
  * their positions; removal swaps the last grant into the hole and repoints its slot.
  */
 #include <errno.h>
-#include <sys/random.h>
 
 #include "grants.h"
 #include "hashtab.h"
@@ -56,6 +55,7 @@ int grants_new(size_t max, Grants **ret) {
         _cleanup_(grants_freep) Grants *g = NULL;
         uint8_t key[SIPHASH_KEY_SIZE];
         size_t n_slots;
+        int r;
 
         if (max == 0 || max > HASHTAB_ITEMS_MAX)
                 return -EINVAL;
@@ -68,8 +68,9 @@ int grants_new(size_t max, Grants **ret) {
         g->slots = calloc(n_slots, sizeof(HashSlot));
         if (!g->items || !g->slots)
                 return -ENOMEM;
-        if (getrandom(key, sizeof(key), 0) != (ssize_t) sizeof(key))
-                return errno > 0 ? -errno : -EIO;
+        r = hashtab_random_key(key);
+        if (r < 0)
+                return r;
         hashtab_init(&g->index, g->slots, n_slots, key);
         *ret = TAKE_PTR(g);
         return 0;

@@ -2,9 +2,23 @@
 /*
  * hashtab.c — see hashtab.h.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 
+#include "errno-util.h"
 #include "hashtab.h"
+
+int hashtab_random_key(uint8_t ret[static SIPHASH_KEY_SIZE]) {
+        ssize_t n;
+
+        do
+                n = getrandom(ret, SIPHASH_KEY_SIZE, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        return n == SIPHASH_KEY_SIZE ? 0 : -EIO;
+}
 
 size_t hashtab_slots_for(size_t max_items) {
         size_t n = 2;

@@ -32,6 +32,10 @@ typedef struct Hashtab {
 #define HASHTAB_ITEMS_MAX (1U << 24)
 #define HASHTAB_NONE UINT32_MAX
 
+/* A fresh random SipHash key from getrandom() (which blocks only until the kernel's pool
+ * is first initialised, early at boot). Returns 0 or -errno. */
+int hashtab_random_key(uint8_t ret[static SIPHASH_KEY_SIZE]);
+
 /* Slots for up to max_items items (1 … HASHTAB_ITEMS_MAX): a power of two >= 2 * max_items. */
 size_t hashtab_slots_for(size_t max_items);
 

@@ -348,6 +348,23 @@ static int parse_u16_field(const Line *l, Field f, uint32_t min, uint32_t max, u
         return 0;
 }
 
+/* Several fields in turn, each with its own range: the first failure is the result. */
+typedef struct FieldRange {
+        Field field;
+        uint16_t min, max;
+        uint16_t *ret;
+} FieldRange;
+
+static int parse_u16_fields(const Line *l, const FieldRange *f, size_t n, const char **ret_reason) {
+        for (size_t i = 0; i < n; i++) {
+                int r = parse_u16_field(l, f[i].field, f[i].min, f[i].max, f[i].ret, ret_reason);
+
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* The kernel prints IPv6 addresses fully expanded: eight groups of four lower-case hex
  * digits. Anything else did not come from it. */
 static bool is_expanded_ipv6(Span s) {
@@ -415,10 +432,10 @@ static int judge_tcp(const Line *l, KnockStep *ret, const char **ret_reason) {
         Span res = l->field[FIELD_RES];
         int r;
 
-        r = parse_u16_field(l, FIELD_SPT, 0, 65535, &spt, ret_reason);
-        if (r < 0)
-                return r;
-        r = parse_u16_field(l, FIELD_DPT, 1, 65535, &dpt, ret_reason);
+        r = parse_u16_fields(l, (const FieldRange[]) {
+                { FIELD_SPT, 0, 65535, &spt },
+                { FIELD_DPT, 1, 65535, &dpt },
+        }, 2, ret_reason);
         if (r < 0)
                 return r;
         if (!(l->seen & (1U << FIELD_RES)))
@@ -446,13 +463,11 @@ static int judge_udp(const Line *l, KnockStep *ret, const char **ret_reason) {
         uint16_t spt, dpt, ulen;
         int r;
 
-        r = parse_u16_field(l, FIELD_SPT, 0, 65535, &spt, ret_reason);
-        if (r < 0)
-                return r;
-        r = parse_u16_field(l, FIELD_DPT, 1, 65535, &dpt, ret_reason);
-        if (r < 0)
-                return r;
-        r = parse_u16_field(l, FIELD_ULEN, 0, 65535, &ulen, ret_reason);
+        r = parse_u16_fields(l, (const FieldRange[]) {
+                { FIELD_SPT, 0, 65535, &spt },
+                { FIELD_DPT, 1, 65535, &dpt },
+                { FIELD_ULEN, 0, 65535, &ulen },
+        }, 3, ret_reason);
         if (r < 0)
                 return r;
         *ret = (KnockStep) { .proto = KNOCK_PROTO_UDP, .value = dpt };
@@ -467,19 +482,19 @@ static int judge_icmp(const Line *l, uint32_t len, KnockStep *ret, const char **
         uint16_t type, code, id, seq;
         int r;
 
-        r = parse_u16_field(l, FIELD_TYPE, 0, 255, &type, ret_reason);
-        if (r < 0)
-                return r;
-        r = parse_u16_field(l, FIELD_CODE, 0, 255, &code, ret_reason);
+        r = parse_u16_fields(l, (const FieldRange[]) {
+                { FIELD_TYPE, 0, 255, &type },
+                { FIELD_CODE, 0, 255, &code },
+        }, 2, ret_reason);
         if (r < 0)
                 return r;
         if (type != (v6 ? 128 : 8))
                 return fail(0, v6 ? "ICMPv6 type is not echo request" : "ICMP type is not echo request",
                             ret_reason);
-        r = parse_u16_field(l, FIELD_ID, 0, 65535, &id, ret_reason);
-        if (r < 0)
-                return r;
-        r = parse_u16_field(l, FIELD_SEQ, 0, 65535, &seq, ret_reason);
+        r = parse_u16_fields(l, (const FieldRange[]) {
+                { FIELD_ID, 0, 65535, &id },
+                { FIELD_SEQ, 0, 65535, &seq },
+        }, 2, ret_reason);
         if (r < 0)
                 return r;
         if (len < headers)

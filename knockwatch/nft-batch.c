@@ -191,13 +191,13 @@ static void round_reply(Nft *n, Round *round, const struct nlmsghdr *m) {
  * Returns 0 or a socket error.
  */
 static int round_run(Nft *n, Round *round, size_t len) {
-        int fd = mnl_socket_get_fd(n->nl);
+        int fd = mnl_socket_get_fd(n->sock.nl);
         usec_t deadline;
         ssize_t l;
 
         nft_drain(n);
         n->unclean = true;
-        l = mnl_socket_sendto(n->nl, n->batch, len);
+        l = mnl_socket_sendto(n->sock.nl, n->batch, len);
         if (l < 0)
                 return negative_errno();
         if ((size_t) l != len)
@@ -211,7 +211,7 @@ static int round_run(Nft *n, Round *round, size_t len) {
                 /* The bound holds even if datagrams keep coming. */
                 if (now_usec(CLOCK_MONOTONIC) >= deadline)
                         return -ETIMEDOUT;
-                l = nft_recv(fd, n->rbuf, n->rbuf_size, round->batch_error < 0 ? 0 : deadline);
+                l = nft_recv(fd, n->sock.rbuf, n->sock.rbuf_size, round->batch_error < 0 ? 0 : deadline);
                 if (l == -EAGAIN) {
                         if (round->batch_error < 0)
                                 break; /* EPERM, ENOMEM: no per-message replies follow */
@@ -220,7 +220,7 @@ static int round_run(Nft *n, Round *round, size_t len) {
                 if (l < 0)
                         return (int) l;
                 left = (int) l;
-                for (m = n->rbuf; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left))
+                for (m = n->sock.rbuf; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left))
                         if (m->nlmsg_pid == n->portid)
                                 round_reply(n, round, m);
         }

@@ -42,6 +42,13 @@
 #define NFT_ACK_TRUESIZE 1536
 #define NFT_CMD_RCVBUF (NFT_BATCH_MAX * NFT_OP_MSGS_MAX * NFT_ACK_TRUESIZE)
 
+/* A netlink socket with the buffer its datagrams are read into. */
+typedef struct NftSocket {
+        struct mnl_socket *nl;
+        void *rbuf;
+        size_t rbuf_size;
+} NftSocket;
+
 /* The command socket (nft-netlink.c) and its pending batch (nft-batch.c). */
 
 typedef enum NftOpKind {
@@ -63,13 +70,11 @@ typedef struct NftOp {
 } NftOp;
 
 struct Nft {
-        struct mnl_socket *nl;
+        NftSocket sock;
         uint32_t portid;
         uint32_t seq;
         bool unclean;       /* an exchange was abandoned: its replies may still come */
 
-        void *rbuf;
-        size_t rbuf_size;
         char *batch;        /* NFT_BATCH_BUFFER_SIZE bytes */
 
         NftOp queued[NFT_BATCH_MAX];
@@ -96,8 +101,10 @@ typedef struct NftSetShape {
 bool nft_object_name_valid(const char *s, size_t size);
 bool nft_table_valid(const NftTable *t);
 void nft_socket_buffer_raise(int fd, int force_opt, int opt, int size);
-/* A non-blocking NETLINK_NETFILTER socket bound to groups (0: none). */
-int nft_socket_open(uint32_t groups, struct mnl_socket **ret);
+/* A non-blocking NETLINK_NETFILTER socket bound to groups (0: none), with its receive
+ * buffer. */
+int nft_socket_open(uint32_t groups, NftSocket *ret);
+void nft_socket_close(NftSocket *s);
 /*
  * The one receive primitive: one datagram that the kernel sent (port 0; anything else is
  * skipped). Waits until deadline (CLOCK_MONOTONIC µs; 0: do not wait). Returns its

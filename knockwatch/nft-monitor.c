@@ -10,6 +10,7 @@
 
 #include <libnftnl/table.h>
 
+#include "alloc-util.h"
 #include "nft-internal.h"
 #include "string-util.h"
 
@@ -24,11 +25,9 @@ typedef struct MonitorSet {
 } MonitorSet;
 
 struct NftMonitor {
-        struct mnl_socket *nl;
+        NftSocket sock;
         NftTable table;
         uint32_t ignore_portid;
-        void *rbuf;
-        size_t rbuf_size;
 
         /* The named sets of the table with their key length and default timeout, which
          * element events leave out when the element uses the default. */
@@ -47,18 +46,9 @@ static void monitor_set_remember(NftMonitor *m, const DoorSetInfo *info) {
         MonitorSet *s = monitor_set_find(m, info->name);
 
         if (!s) {
-                if (m->n_sets >= m->allocated) {
-                        size_t a = m->allocated ? m->allocated * 2 : 8;
-                        MonitorSet *p;
-
-                        if (m->n_sets >= NFT_SETS_MAX)
-                                return;
-                        p = reallocarray(m->sets, a, sizeof(*p));
-                        if (!p)
-                                return; /* the element events of this set then lack the default */
-                        m->sets = p;
-                        m->allocated = a;
-                }
+                /* Without room, the element events of this set lack the default timeout. */
+                if (ARRAY_RESERVE(m->sets, m->n_sets, m->allocated, NFT_SETS_MAX) < 0)
+                        return;
                 s = &m->sets[m->n_sets++];
                 strcpy(s->name, info->name);
         }
@@ -86,16 +76,11 @@ int nft_monitor_open(const NftTable *t, uint32_t ignore_portid, NftMonitor **ret
                 return -ENOMEM;
         m->table = *t;
         m->ignore_portid = ignore_portid;
-        m->rbuf_size = MAX((size_t) MNL_SOCKET_BUFFER_SIZE, (size_t) NFT_RECV_BUFFER_MIN);
-        m->rbuf = malloc(m->rbuf_size);
-        if (!m->rbuf)
-                return -ENOMEM;
-
-        r = nft_socket_open(1U << (NFNLGRP_NFTABLES - 1), &m->nl);
+        r = nft_socket_open(1U << (NFNLGRP_NFTABLES - 1), &m->sock);
         if (r < 0)
                 return r;
         /* Deliberately no NETLINK_NO_ENOBUFS: an overrun must be seen (NFT_EVENT_LOST). */
-        nft_socket_buffer_raise(mnl_socket_get_fd(m->nl), SO_RCVBUFFORCE, SO_RCVBUF, NFT_MONITOR_RCVBUF);
+        nft_socket_buffer_raise(mnl_socket_get_fd(m->sock.nl), SO_RCVBUFFORCE, SO_RCVBUF, NFT_MONITOR_RCVBUF);
 
         /* Learn the sets' default timeouts now that events are being queued: a set
          * created in between is both read here and reported. */
@@ -115,16 +100,14 @@ int nft_monitor_open(const NftTable *t, uint32_t ignore_portid, NftMonitor **ret
 NftMonitor *nft_monitor_free(NftMonitor *m) {
         if (!m)
                 return NULL;
-        if (m->nl)
-                (void) mnl_socket_close(m->nl);
-        free(m->rbuf);
+        nft_socket_close(&m->sock);
         free(m->sets);
         free(m);
         return NULL;
 }
 
 int nft_monitor_fd(const NftMonitor *m) {
-        return mnl_socket_get_fd(m->nl);
+        return mnl_socket_get_fd(m->sock.nl);
 }
 
 typedef struct MonitorDispatch {
@@ -232,14 +215,14 @@ static void monitor_message(NftMonitor *m, const struct nlmsghdr *nlh, nft_event
 }
 
 int nft_monitor_process(NftMonitor *m, nft_event_fn event, void *userdata) {
-        int fd = mnl_socket_get_fd(m->nl);
+        int fd = mnl_socket_get_fd(m->sock.nl);
 
         for (unsigned i = 0; i < NFT_MONITOR_READS_MAX; i++) {
                 const struct nlmsghdr *nlh;
                 ssize_t l;
                 int len;
 
-                l = nft_recv(fd, m->rbuf, m->rbuf_size, 0);
+                l = nft_recv(fd, m->sock.rbuf, m->sock.rbuf_size, 0);
                 if (l == -EAGAIN)
                         return 0;
                 if (l == -ENOBUFS || l == -EMSGSIZE) {
@@ -253,7 +236,7 @@ int nft_monitor_process(NftMonitor *m, nft_event_fn event, void *userdata) {
                         return (int) l;
 
                 len = (int) l;
-                for (nlh = m->rbuf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+                for (nlh = m->sock.rbuf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
                         monitor_message(m, nlh, event, userdata);
         }
         return 0;

@@ -122,21 +122,31 @@ static void netlink_option_set(int fd, int opt) {
         (void) setsockopt(fd, SOL_NETLINK, opt, &one, sizeof(one));
 }
 
-int nft_socket_open(uint32_t groups, struct mnl_socket **ret) {
-        struct mnl_socket *nl;
+int nft_socket_open(uint32_t groups, NftSocket *ret) {
+        NftSocket s = {
+                .rbuf_size = MAX((size_t) MNL_SOCKET_BUFFER_SIZE, (size_t) NFT_RECV_BUFFER_MIN),
+        };
 
+        s.rbuf = malloc(s.rbuf_size);
+        if (!s.rbuf)
+                return -ENOMEM;
         /* Non-blocking: every read here has its own bound (see nft_recv()). */
-        nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (!nl)
-                return negative_errno();
-        if (mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID) < 0) {
+        s.nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (!s.nl || mnl_socket_bind(s.nl, groups, MNL_SOCKET_AUTOPID) < 0) {
                 int r = negative_errno();
 
-                (void) mnl_socket_close(nl);
+                nft_socket_close(&s);
                 return r;
         }
-        *ret = nl;
+        *ret = s;
         return 0;
+}
+
+void nft_socket_close(NftSocket *s) {
+        if (s->nl)
+                (void) mnl_socket_close(s->nl);
+        s->nl = NULL;
+        s->rbuf = mfree(s->rbuf);
 }
 
 /*
@@ -226,23 +236,21 @@ int nft_open(Nft **ret) {
         n = calloc(1, sizeof(*n));
         if (!n)
                 return -ENOMEM;
-        n->rbuf_size = MAX((size_t) MNL_SOCKET_BUFFER_SIZE, (size_t) NFT_RECV_BUFFER_MIN);
-        n->rbuf = malloc(n->rbuf_size);
         n->batch = malloc(NFT_BATCH_BUFFER_SIZE);
-        if (!n->rbuf || !n->batch)
+        if (!n->batch)
                 return -ENOMEM;
 
-        r = nft_socket_open(0, &n->nl);
+        r = nft_socket_open(0, &n->sock);
         if (r < 0)
                 return r;
-        fd = mnl_socket_get_fd(n->nl);
+        fd = mnl_socket_get_fd(n->sock.nl);
         netlink_option_set(fd, NETLINK_EXT_ACK);
         /* Errors without a copy of the request: a full batch of failures then still fits. */
         netlink_option_set(fd, NETLINK_CAP_ACK);
         nft_socket_buffer_raise(fd, SO_SNDBUFFORCE, SO_SNDBUF, NFT_BATCH_BUFFER_SIZE);
         nft_socket_buffer_raise(fd, SO_RCVBUFFORCE, SO_RCVBUF, NFT_CMD_RCVBUF);
 
-        n->portid = mnl_socket_get_portid(n->nl);
+        n->portid = mnl_socket_get_portid(n->sock.nl);
         n->seq = (uint32_t) time(NULL);
         *ret = TAKE_PTR(n);
         return 0;
@@ -251,9 +259,7 @@ int nft_open(Nft **ret) {
 Nft *nft_free(Nft *n) {
         if (!n)
                 return NULL;
-        if (n->nl)
-                (void) mnl_socket_close(n->nl);
-        free(n->rbuf);
+        nft_socket_close(&n->sock);
         free(n->batch);
         free(n);
         return NULL;
@@ -277,7 +283,7 @@ void nft_drain(Nft *n) {
         if (!n->unclean)
                 return;
         for (unsigned i = 0; i < 64; i++)
-                if (nft_recv(mnl_socket_get_fd(n->nl), n->rbuf, n->rbuf_size, 0) == -EAGAIN)
+                if (nft_recv(mnl_socket_get_fd(n->sock.nl), n->sock.rbuf, n->sock.rbuf_size, 0) == -EAGAIN)
                         return;
 }
 
@@ -290,7 +296,7 @@ void nft_drain(Nft *n) {
  * or -ETIMEDOUT.
  */
 int nft_talk(Nft *n, struct nlmsghdr *nlh, nft_reply_fn cb, void *userdata) {
-        int fd = mnl_socket_get_fd(n->nl), cb_error = 0, result;
+        int fd = mnl_socket_get_fd(n->sock.nl), cb_error = 0, result;
         bool interrupted = false;
         uint32_t seq;
         usec_t deadline;
@@ -298,7 +304,7 @@ int nft_talk(Nft *n, struct nlmsghdr *nlh, nft_reply_fn cb, void *userdata) {
         nft_drain(n);
         seq = nlh->nlmsg_seq = nft_next_seq(n);
         n->unclean = true;
-        if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
+        if (mnl_socket_sendto(n->sock.nl, nlh, nlh->nlmsg_len) < 0)
                 return negative_errno();
 
         deadline = now_usec(CLOCK_MONOTONIC) + NFT_REPLY_TIMEOUT_USEC;
@@ -310,14 +316,14 @@ int nft_talk(Nft *n, struct nlmsghdr *nlh, nft_reply_fn cb, void *userdata) {
                 /* The bound holds even if datagrams keep coming. */
                 if (now_usec(CLOCK_MONOTONIC) >= deadline)
                         return -ETIMEDOUT;
-                l = nft_recv(fd, n->rbuf, n->rbuf_size, deadline);
+                l = nft_recv(fd, n->sock.rbuf, n->sock.rbuf_size, deadline);
                 if (l == -EAGAIN)
                         return -ETIMEDOUT;
                 if (l < 0)
                         return (int) l;
 
                 len = (int) l;
-                for (m = n->rbuf; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+                for (m = n->sock.rbuf; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
                         int r;
 
                         if (m->nlmsg_pid != n->portid || m->nlmsg_seq != seq)

@@ -12,6 +12,7 @@
 #include <libnftnl/set.h>
 #include <libnftnl/udata.h>
 
+#include "alloc-util.h"
 #include "nft-internal.h"
 #include "string-util.h"
 
@@ -71,20 +72,21 @@ static void set_comment_get(struct nftnl_set *s, DoorSetInfo *info) {
 
 /* Sets. */
 
-static bool set_name_anonymous(const char *name, uint32_t flags) {
-        return (flags & NFT_SET_ANONYMOUS) || startswith(name, "__");
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nftnl_set *, nftnl_set_free);
 
 /*
- * Parse a NEWSET message (a dump reply or an event) of table t into *ret. Returns 1 if
- * it is a named set of t, 0 if it belongs elsewhere or is anonymous, -EBADMSG if it
- * cannot be parsed.
+ * The set a NEWSET or NEWSETELEM/DELSETELEM message speaks of, parsed with parse
+ * (nftnl_set_nlmsg_parse or nftnl_set_elems_nlmsg_parse). Returns 1 with *ret (free it
+ * with nftnl_set_free()) and its name in *ret_name if it is a named set of table t, 0 if
+ * it belongs to another table or is anonymous (by its name; NEWSET also has a flag),
+ * -EBADMSG if it cannot be parsed, -ENOMEM.
  */
-int nft_set_info_parse(const struct nlmsghdr *nlh, const NftTable *t, DoorSetInfo *ret) {
-        struct nftnl_set *s;
+static int set_message_parse(const struct nlmsghdr *nlh, const NftTable *t,
+                             int (*parse)(const struct nlmsghdr *nlh, struct nftnl_set *s),
+                             struct nftnl_set **ret, const char **ret_name) {
+        _cleanup_(nftnl_set_freep) struct nftnl_set *s = NULL;
         const char *table, *name;
-        DoorSetInfo info = {};
-        int family, r;
+        int family;
 
         family = nft_family_of(nlh);
         if (family < 0)
@@ -95,66 +97,73 @@ int nft_set_info_parse(const struct nlmsghdr *nlh, const NftTable *t, DoorSetInf
         s = nftnl_set_alloc();
         if (!s)
                 return -ENOMEM;
-        if (nftnl_set_nlmsg_parse(nlh, s) < 0) {
-                r = -EBADMSG;
-                goto finish;
-        }
+        if (parse(nlh, s) < 0)
+                return -EBADMSG;
         table = nftnl_set_get_str(s, NFTNL_SET_TABLE);
         name = nftnl_set_get_str(s, NFTNL_SET_NAME);
-        if (!table || !name || !nft_object_name_valid(name, sizeof(info.name))) {
-                r = -EBADMSG;
-                goto finish;
-        }
+        if (!table || !name || !nft_object_name_valid(name, DOOR_SET_NAME_MAX))
+                return -EBADMSG;
+        if (!streq(table, t->name) || startswith(name, "__"))
+                return 0;
+        *ret_name = name;
+        *ret = TAKE_PTR(s);
+        return 1;
+}
+
+/*
+ * Parse a NEWSET message (a dump reply or an event) of table t into *ret. Returns 1 if
+ * it is a named set of t, 0 if it belongs elsewhere or is anonymous, -EBADMSG if it
+ * cannot be parsed.
+ */
+int nft_set_info_parse(const struct nlmsghdr *nlh, const NftTable *t, DoorSetInfo *ret) {
+        _cleanup_(nftnl_set_freep) struct nftnl_set *s = NULL;
+        DoorSetInfo info = {};
+        const char *name;
+        int r;
+
+        r = set_message_parse(nlh, t, nftnl_set_nlmsg_parse, &s, &name);
+        if (r <= 0)
+                return r;
         info.flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
-        if (!streq(table, t->name) || set_name_anonymous(name, info.flags)) {
-                r = 0;
-                goto finish;
-        }
+        if (info.flags & NFT_SET_ANONYMOUS)
+                return 0;
         strcpy(info.name, name);
         info.key_len = nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN);
         if (nftnl_set_is_set(s, NFTNL_SET_TIMEOUT))
                 info.timeout_ms = nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT);
         set_comment_get(s, &info);
         *ret = info;
-        r = 1;
-finish:
-        nftnl_set_free(s);
-        return r;
+        return 1;
 }
 
-typedef struct SetList {
-        const NftTable *table;
-        DoorSetInfo *sets;
+typedef struct ItemList {
+        void *items;
         size_t n, allocated;
-} SetList;
+} ItemList;
 
-static void set_list_reset(void *userdata) {
-        SetList *l = userdata;
+static void item_list_reset(void *userdata) {
+        ItemList *l = userdata;
 
         l->n = 0;
 }
 
+typedef struct SetList {
+        ItemList list;          /* of DoorSetInfo */
+        const NftTable *table;
+} SetList;
+
 static int set_list_add(const struct nlmsghdr *nlh, void *userdata) {
         SetList *l = userdata;
-        DoorSetInfo info;
+        DoorSetInfo info, **sets = (DoorSetInfo **) &l->list.items;
         int r;
 
         r = nft_set_info_parse(nlh, l->table, &info);
         if (r <= 0)
                 return r;
-        if (l->n >= l->allocated) {
-                size_t a = l->allocated ? l->allocated * 2 : 8;
-                DoorSetInfo *p;
-
-                if (l->n >= NFT_SETS_MAX)
-                        return -E2BIG;
-                p = reallocarray(l->sets, a, sizeof(*p));
-                if (!p)
-                        return -ENOMEM;
-                l->sets = p;
-                l->allocated = a;
-        }
-        l->sets[l->n++] = info;
+        r = ARRAY_RESERVE(*sets, l->list.n, l->list.allocated, NFT_SETS_MAX);
+        if (r < 0)
+                return r;
+        (*sets)[l->list.n++] = info;
         return 0;
 }
 
@@ -181,26 +190,36 @@ static struct nlmsghdr *set_request_build(char *buf, uint16_t type, uint16_t fla
         return nlh;
 }
 
+/* Dump what request type asks for (of set, if given) into list through add. On failure the
+ * list is freed. */
+static int dump_list(Nft *n, uint16_t type, const NftTable *t, const char *set, nft_reply_fn add,
+                     ItemList *list) {
+        struct nlmsghdr *nlh;
+        int r;
+
+        /* The request fits easily: header, table and set names of at most 256 bytes each. */
+        nlh = set_request_build(n->batch, type, NLM_F_DUMP, t, set);
+        if (!nlh)
+                return -ENOMEM;
+        r = nft_dump(n, nlh, add, item_list_reset, list);
+        if (r < 0)
+                list->items = mfree(list->items);
+        return r;
+}
+
 int nft_get_sets(Nft *n, const NftTable *t, DoorSetInfo **ret_sets, size_t *ret_n) {
         SetList l = { .table = t };
-        struct nlmsghdr *nlh;
         int r;
 
         if (!nft_table_valid(t))
                 return -EINVAL;
-        /* The request fits easily: header and a table name of at most 256 bytes. */
-        nlh = set_request_build(n->batch, NFT_MSG_GETSET, NLM_F_DUMP, t, NULL);
-        if (!nlh)
-                return -ENOMEM;
         /* A missing table fails the dump itself with ENOENT: the kernel looks the table
          * up before it starts dumping. */
-        r = nft_dump(n, nlh, set_list_add, set_list_reset, &l);
-        if (r < 0) {
-                free(l.sets);
+        r = dump_list(n, NFT_MSG_GETSET, t, NULL, set_list_add, &l.list);
+        if (r < 0)
                 return r;
-        }
-        *ret_sets = l.sets;
-        *ret_n = l.n;
+        *ret_sets = l.list.items;
+        *ret_n = l.list.n;
         return 0;
 }
 
@@ -260,49 +279,26 @@ static int element_walk_one(struct nftnl_set_elem *e, void *userdata) {
  * Returns 0 if the message belongs to another table or an anonymous set, -EBADMSG if it
  * cannot be parsed, or fn's error. */
 int nft_elements_parse(const struct nlmsghdr *nlh, const NftTable *t,
-                          bool (*shape_of)(const char *set, NftSetShape *ret, void *userdata),
-                          nft_element_fn fn, void *userdata) {
+                       bool (*shape_of)(const char *set, NftSetShape *ret, void *userdata),
+                       nft_element_fn fn, void *userdata) {
+        _cleanup_(nftnl_set_freep) struct nftnl_set *s = NULL;
         ElementWalk w = { .fn = fn, .userdata = userdata };
-        struct nftnl_set *s;
-        const char *table;
-        int family, r = 0;
+        int r;
 
-        family = nft_family_of(nlh);
-        if (family < 0)
-                return family;
-        if (family != t->family)
-                return 0;
-
-        s = nftnl_set_alloc();
-        if (!s)
-                return -ENOMEM;
-        if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
-                r = -EBADMSG;
-                goto finish;
-        }
-        table = nftnl_set_get_str(s, NFTNL_SET_TABLE);
-        w.set = nftnl_set_get_str(s, NFTNL_SET_NAME);
-        if (!table || !w.set || !nft_object_name_valid(w.set, DOOR_SET_NAME_MAX)) {
-                r = -EBADMSG;
-                goto finish;
-        }
-        if (!streq(table, t->name) || set_name_anonymous(w.set, 0))
-                goto finish;
+        r = set_message_parse(nlh, t, nftnl_set_elems_nlmsg_parse, &s, &w.set);
+        if (r <= 0)
+                return r;
         if (shape_of && !shape_of(w.set, &w.shape, userdata))
-                goto finish;
-        r = nftnl_set_elem_foreach(s, element_walk_one, &w);
-finish:
-        nftnl_set_free(s);
-        return r;
+                return 0;
+        return nftnl_set_elem_foreach(s, element_walk_one, &w);
 }
 
 typedef struct ElementList {
+        ItemList list;          /* of NftElement */
         const NftTable *table;
         const char *set;
         NftSetShape shape;
         bool found;
-        NftElement *elements;
-        size_t n, allocated;
 } ElementList;
 
 static int element_list_shape(const struct nlmsghdr *nlh, void *userdata) {
@@ -318,12 +314,6 @@ static int element_list_shape(const struct nlmsghdr *nlh, void *userdata) {
         return 0;
 }
 
-static void element_list_reset(void *userdata) {
-        ElementList *l = userdata;
-
-        l->n = 0;
-}
-
 static bool element_list_shape_of(const char *set, NftSetShape *ret, void *userdata) {
         ElementList *l = userdata;
 
@@ -335,20 +325,13 @@ static bool element_list_shape_of(const char *set, NftSetShape *ret, void *userd
 
 static int element_list_append(const char *set, const NftElement *el, void *userdata) {
         ElementList *l = userdata;
+        NftElement **elements = (NftElement **) &l->list.items;
+        int r;
 
-        if (l->n >= l->allocated) {
-                size_t a = l->allocated ? l->allocated * 2 : 16;
-                NftElement *p;
-
-                if (l->n >= NFT_ELEMENTS_MAX)
-                        return -E2BIG;
-                p = reallocarray(l->elements, a, sizeof(*p));
-                if (!p)
-                        return -ENOMEM;
-                l->elements = p;
-                l->allocated = a;
-        }
-        l->elements[l->n++] = *el;
+        r = ARRAY_RESERVE(*elements, l->list.n, l->list.allocated, NFT_ELEMENTS_MAX);
+        if (r < 0)
+                return r;
+        (*elements)[l->list.n++] = *el;
         return 0;
 }
 
@@ -378,15 +361,10 @@ int nft_get_elements(Nft *n, const NftTable *t, const char *set, NftElement **re
         if (l.shape.key_len != 4 && l.shape.key_len != 16)
                 return -EINVAL;
 
-        nlh = set_request_build(n->batch, NFT_MSG_GETSETELEM, NLM_F_DUMP, t, set);
-        if (!nlh)
-                return -ENOMEM;
-        r = nft_dump(n, nlh, element_list_add, element_list_reset, &l);
-        if (r < 0) {
-                free(l.elements);
+        r = dump_list(n, NFT_MSG_GETSETELEM, t, set, element_list_add, &l.list);
+        if (r < 0)
                 return r;
-        }
-        *ret = l.elements;
-        *ret_n = l.n;
+        *ret = l.list.items;
+        *ret_n = l.list.n;
         return 0;
 }

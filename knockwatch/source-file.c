@@ -519,11 +519,7 @@ static int file_open(Source *s, const char *path, char **ret_error) {
                         return r;
         }
 
-        if (asprintf(&s->description, "file %s", path) < 0) {
-                s->description = NULL;
-                return -ENOMEM;
-        }
-        return 0;
+        return source_set_description(s, "file %s", path);
 
 fail:
         if (ret_error)

@@ -53,6 +53,8 @@ void source_end_batch(Source *s);
 /* The resume position changed: save it now if the last save is a second old, else let
  * a one-shot timer save the newest one when that second is over (nothing polls). */
 void source_save_soon(Source *s);
+/* Set what source_describe() says. Returns 0 or -ENOMEM. */
+int source_set_description(Source *s, const char *format, ...) _printf_(2, 3);
 /* Tell the daemon something (see SourceHandlers.notice). */
 void source_notice(Source *s, int error, bool fatal, const char *format, ...) _printf_(4, 5);
 /* Stop for good (the kind's stop(), then a fatal notice): error 0 means the input ended,

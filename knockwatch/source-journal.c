@@ -257,13 +257,9 @@ static int journal_open(Source *s, const char *path, char **ret_error) {
         if (r < 0)
                 return set_error(ret_error, r, "cannot seek in %s: %s", what, strerror(-r));
 
-        if (asprintf(&s->description, "journal%s%s (%s%s)",
-                     s->journal_dir ? " " : "", s->journal_dir ?: "", how,
-                     files ? "" : "; no system journal files yet") < 0) {
-                s->description = NULL;
-                return -ENOMEM;
-        }
-        return 0;
+        return source_set_description(s, "journal%s%s (%s%s)", s->journal_dir ? " " : "",
+                                      s->journal_dir ?: "", how,
+                                      files ? "" : "; no system journal files yet");
 }
 
 /* Write the cursor of the last entry read, if it changed. Quiet: no notice (when freeing,

@@ -172,18 +172,12 @@ static int kmsg_open(Source *s, const char *path, char **ret_error) {
                 kmsg_clock_seed(&d->clock, pos.offset, now_usec(CLOCK_MONOTONIC));
                 d->resuming = true;
                 d->resumed_after = pos.seq;
-                r = asprintf(&s->description, "kmsg (%s, resumed after seq %" PRIu64 ")",
-                             KMSG_PATH, pos.seq);
-        } else {
-                if (lseek(d->fd, 0, SEEK_END) < 0)
-                        return open_error(ret_error, -errno);
-                r = asprintf(&s->description, "kmsg (%s, from the tail)", KMSG_PATH);
+                return source_set_description(s, "kmsg (%s, resumed after seq %" PRIu64 ")",
+                                              KMSG_PATH, pos.seq);
         }
-        if (r < 0) {
-                s->description = NULL;
-                return -ENOMEM;
-        }
-        return 0;
+        if (lseek(d->fd, 0, SEEK_END) < 0)
+                return open_error(ret_error, -errno);
+        return source_set_description(s, "kmsg (%s, from the tail)", KMSG_PATH);
 }
 
 static int save_position_now(Source *s) {

@@ -36,8 +36,7 @@ static int stdin_open(Source *s, const char *path, char **ret_error) {
         r = linebuf_init(&d->lines, LOGLINE_LINE_MAX);
         if (r < 0)
                 return r;
-        s->description = strdup("standard input");
-        return s->description ? 0 : -ENOMEM;
+        return source_set_description(s, "standard input");
 }
 
 static int deliver_line(const char *line, size_t len, void *userdata) {
