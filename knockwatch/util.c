@@ -41,26 +41,6 @@ int array_reserve(void **items, size_t n, size_t *allocated, size_t size, size_t
         return 0;
 }
 
-int parse_uint(const char *s, size_t n, uint64_t max, uint64_t *ret) {
-        uint64_t v = 0;
-
-        if (n == 0 || n > 20 || (s[0] == '0' && n > 1))
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                unsigned digit = (unsigned) (s[i] - '0');
-
-                if (!ascii_isdigit(s[i]))
-                        return -EINVAL;
-                if (v > (UINT64_MAX - digit) / 10)
-                        return -ERANGE;
-                v = v * 10 + digit;
-        }
-        if (v > max)
-                return -ERANGE;
-        *ret = v;
-        return 0;
-}
-
 int parse_uint_prefix(const char *s, size_t n, uint64_t max, uint64_t *ret) {
         size_t digits = 0;
         int r;
