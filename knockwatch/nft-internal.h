@@ -141,3 +141,11 @@ typedef int (*nft_element_fn)(const char *set, const NftElement *el, void *userd
 int nft_elements_parse(const struct nlmsghdr *nlh, const NftTable *t,
                        bool (*shape_of)(const char *set, NftSetShape *ret, void *userdata),
                        nft_element_fn fn, void *userdata);
+
+/* The elements of a set (anonymous sets too) as raw keys: fn for each, with the key, the
+ * end of a range (pipapo sets; NULL otherwise) and the element's NFT_SET_ELEM_* flags.
+ * reset() is called before each attempt of the dump. Returns 0, -ENOENT or fn's error. */
+typedef int (*nft_key_fn)(const void *key, uint32_t len, const void *key_end, uint32_t end_len,
+                          uint32_t flags, void *userdata);
+int nft_get_set_keys(Nft *n, const NftTable *t, const char *set, nft_key_fn fn,
+                     void (*reset)(void *userdata), void *userdata);

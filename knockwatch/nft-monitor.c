@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <libnftnl/rule.h>
 #include <libnftnl/table.h>
 
 #include "alloc-util.h"
@@ -161,11 +162,30 @@ static bool monitor_table_is_ours(NftMonitor *m, const struct nlmsghdr *nlh) {
         return ours;
 }
 
+/* Is this NEWRULE/DELRULE about a rule of our table? */
+static bool monitor_rule_is_ours(NftMonitor *m, const struct nlmsghdr *nlh) {
+        struct nftnl_rule *r;
+        const char *name;
+        bool ours = false;
+
+        if (nft_family_of(nlh) != m->table.family)
+                return false;
+        r = nftnl_rule_alloc();
+        if (!r)
+                return true; /* cannot tell: a re-read costs little */
+        if (nftnl_rule_nlmsg_parse(nlh, r) >= 0) {
+                name = nftnl_rule_get_str(r, NFTNL_RULE_TABLE);
+                ours = name && streq(name, m->table.name);
+        }
+        nftnl_rule_free(r);
+        return ours;
+}
+
 static void monitor_message(NftMonitor *m, const struct nlmsghdr *nlh, nft_event_fn event, void *userdata) {
         MonitorDispatch d = { .m = m, .event = event, .userdata = userdata, .portid = nlh->nlmsg_pid };
         bool ignored = m->ignore_portid != 0 && nlh->nlmsg_pid == m->ignore_portid;
         DoorSetInfo info;
-        NftEvent ev = { .portid = nlh->nlmsg_pid };
+        NftEvent ev = { .kind = NFT_EVENT_RULESET, .portid = nlh->nlmsg_pid };
 
         if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
                 return;
@@ -181,8 +201,17 @@ static void monitor_message(NftMonitor *m, const struct nlmsghdr *nlh, nft_event
         case NFT_MSG_DELTABLE:
                 if (!monitor_table_is_ours(m, nlh))
                         return;
-                if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_DELTABLE)
+                if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_DELTABLE) {
                         m->n_sets = 0;
+                        ev.kind = NFT_EVENT_TABLE_DELETED;
+                }
+                break;
+
+        case NFT_MSG_NEWRULE:
+        case NFT_MSG_DELRULE:
+                /* The log rules' prefixes are what lines must start with. */
+                if (!monitor_rule_is_ours(m, nlh))
+                        return;
                 break;
 
         case NFT_MSG_NEWSET:
@@ -210,7 +239,6 @@ static void monitor_message(NftMonitor *m, const struct nlmsghdr *nlh, nft_event
 
         if (ignored)
                 return;
-        ev.kind = NFT_EVENT_RULESET;
         event(&ev, userdata);
 }
 

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libnftnl/table.h>
+
 #include "errno-util.h"
 #include "nft-internal.h"
 #include "string-util.h"
@@ -370,4 +372,46 @@ int nft_dump(Nft *n, struct nlmsghdr *nlh, nft_reply_fn cb, void (*reset)(void *
                         return r;
         }
         return -EAGAIN;
+}
+
+/* The table. */
+
+static int table_handle_cb(const struct nlmsghdr *nlh, void *userdata) {
+        struct nftnl_table *t = nftnl_table_alloc();
+        uint64_t *handle = userdata;
+        int r = -EBADMSG;
+
+        if (!t)
+                return -ENOMEM;
+        if (nftnl_table_nlmsg_parse(nlh, t) >= 0 && nftnl_table_is_set(t, NFTNL_TABLE_HANDLE)) {
+                *handle = nftnl_table_get_u64(t, NFTNL_TABLE_HANDLE);
+                r = 0;
+        }
+        nftnl_table_free(t);
+        return r;
+}
+
+int nft_get_table_handle(Nft *n, const NftTable *t, uint64_t *ret_handle) {
+        struct nftnl_table *table;
+        struct nlmsghdr *nlh;
+        uint64_t handle = 0;
+        int r;
+
+        if (!nft_table_valid(t))
+                return -EINVAL;
+        table = nftnl_table_alloc();
+        if (!table)
+                return -ENOMEM;
+        nlh = nftnl_nlmsg_build_hdr(n->batch, NFT_MSG_GETTABLE, (uint16_t) t->family, NLM_F_ACK, 0);
+        nftnl_table_set_str(table, NFTNL_TABLE_NAME, t->name);
+        nftnl_table_nlmsg_build_payload(nlh, table);
+        nftnl_table_free(table);
+        r = nft_talk(n, nlh, table_handle_cb, &handle);
+        if (r < 0)
+                return r;
+        if (handle == 0)
+                return -EBADMSG;
+        if (ret_handle)
+                *ret_handle = handle;
+        return 0;
 }

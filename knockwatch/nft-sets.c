@@ -83,7 +83,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct nftnl_set *, nftnl_set_free);
  */
 static int set_message_parse(const struct nlmsghdr *nlh, const NftTable *t,
                              int (*parse)(const struct nlmsghdr *nlh, struct nftnl_set *s),
-                             struct nftnl_set **ret, const char **ret_name) {
+                             bool anonymous_too, struct nftnl_set **ret, const char **ret_name) {
         _cleanup_(nftnl_set_freep) struct nftnl_set *s = NULL;
         const char *table, *name;
         int family;
@@ -103,7 +103,7 @@ static int set_message_parse(const struct nlmsghdr *nlh, const NftTable *t,
         name = nftnl_set_get_str(s, NFTNL_SET_NAME);
         if (!table || !name || !nft_object_name_valid(name, DOOR_SET_NAME_MAX))
                 return -EBADMSG;
-        if (!streq(table, t->name) || startswith(name, "__"))
+        if (!streq(table, t->name) || (!anonymous_too && startswith(name, "__")))
                 return 0;
         *ret_name = name;
         *ret = TAKE_PTR(s);
@@ -121,7 +121,7 @@ int nft_set_info_parse(const struct nlmsghdr *nlh, const NftTable *t, DoorSetInf
         const char *name;
         int r;
 
-        r = set_message_parse(nlh, t, nftnl_set_nlmsg_parse, &s, &name);
+        r = set_message_parse(nlh, t, nftnl_set_nlmsg_parse, false, &s, &name);
         if (r <= 0)
                 return r;
         info.flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
@@ -285,7 +285,7 @@ int nft_elements_parse(const struct nlmsghdr *nlh, const NftTable *t,
         ElementWalk w = { .fn = fn, .userdata = userdata };
         int r;
 
-        r = set_message_parse(nlh, t, nftnl_set_elems_nlmsg_parse, &s, &w.set);
+        r = set_message_parse(nlh, t, nftnl_set_elems_nlmsg_parse, false, &s, &w.set);
         if (r <= 0)
                 return r;
         if (shape_of && !shape_of(w.set, &w.shape, userdata))
@@ -367,4 +367,62 @@ int nft_get_elements(Nft *n, const NftTable *t, const char *set, NftElement **re
         *ret = l.list.items;
         *ret_n = l.list.n;
         return 0;
+}
+
+/* Raw keys, for the anonymous sets of rules (nft-rules.c). */
+
+typedef struct KeyWalk {
+        const NftTable *table;
+        const char *set;
+        nft_key_fn fn;
+        void (*reset)(void *userdata);
+        void *userdata;
+} KeyWalk;
+
+static int key_walk_one(struct nftnl_set_elem *e, void *userdata) {
+        KeyWalk *w = userdata;
+        const void *key, *key_end = NULL;
+        uint32_t len = 0, end_len = 0, flags = 0;
+
+        if (!nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY))
+                return 0;
+        key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END))
+                key_end = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &end_len);
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+                flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+        if (!key)
+                return 0;
+        return w->fn(key, len, key_end, end_len, flags, w->userdata);
+}
+
+static int key_walk_message(const struct nlmsghdr *nlh, void *userdata) {
+        _cleanup_(nftnl_set_freep) struct nftnl_set *s = NULL;
+        KeyWalk *w = userdata;
+        const char *name;
+        int r;
+
+        r = set_message_parse(nlh, w->table, nftnl_set_elems_nlmsg_parse, true, &s, &name);
+        if (r <= 0 || !streq(name, w->set))
+                return r;
+        return nftnl_set_elem_foreach(s, key_walk_one, w);
+}
+
+static void key_walk_reset(void *userdata) {
+        KeyWalk *w = userdata;
+
+        w->reset(w->userdata);
+}
+
+int nft_get_set_keys(Nft *n, const NftTable *t, const char *set, nft_key_fn fn,
+                     void (*reset)(void *userdata), void *userdata) {
+        KeyWalk w = { .table = t, .set = set, .fn = fn, .reset = reset, .userdata = userdata };
+        struct nlmsghdr *nlh;
+
+        if (!nft_table_valid(t) || !set || !nft_object_name_valid(set, DOOR_SET_NAME_MAX))
+                return -EINVAL;
+        nlh = set_request_build(n->batch, NFT_MSG_GETSETELEM, NLM_F_DUMP, t, set);
+        if (!nlh)
+                return -ENOMEM;
+        return nft_dump(n, nlh, key_walk_message, key_walk_reset, &w);
 }
