@@ -45,7 +45,11 @@
 #                     run knockwatch ARGS in the server namespace with --log-level=err for
 #                     up to TIMEOUT_S, until its output matches REGEX (grep -iE), then stop
 #                     it: true if it did, so the message was logged at error level or
-#                     worse. Its output is in KW_ERRLOG.
+#                     worse. Its output is in KW_ERRLOG. In two halves, for a daemon that
+#                     must see something happen first: kw_daemon_errlog_start ARGS...,
+#                     kw_daemon_errlog_wait TIMEOUT_S REGEX, kw_daemon_errlog_stop.
+#   kw_expires SET ADDR [TABLE]
+#                     the seconds ADDR has left in SET, as nft says (empty if absent)
 #   kw_section NAME   run the part NAME of a test? All parts unless KW_SECTIONS (a list
 #                     of names) says otherwise: `KW_SECTIONS="kmsg file" meson test …`
 #
@@ -213,18 +217,40 @@ kw_secret_ruleset() {
         grep -q "log prefix \"PORT_KNOCKING $KW_SECRET \"" "$out" || kw_fail "could not put the secret into $out"
 }
 
-kw_daemon_errlog() {
-        local secs=$1 regex=$2 pid rc=1
-        shift 2
+KW_ERRLOG_PID=
+kw_daemon_errlog_start() {
         KW_ERRLOG=$KW_TMP/errlog.$((${#KW_PIDS[@]})).$RANDOM.log
         ip netns exec "$NS_SRV" "$KNOCKWATCH" --log-target=console --log-level=err "$@" >"$KW_ERRLOG" 2>&1 &
-        pid=$!
-        KW_PIDS+=("$pid")
-        kw_wait_until "$secs" grep -qiE -- "$regex" "$KW_ERRLOG" && rc=0
-        kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        kw_forget_pid "$pid"
+        KW_ERRLOG_PID=$!
+        KW_PIDS+=("$KW_ERRLOG_PID")
+}
+
+kw_daemon_errlog_wait() {
+        kw_wait_until "$1" grep -qiE -- "$2" "$KW_ERRLOG"
+}
+
+kw_daemon_errlog_stop() {
+        [[ -n $KW_ERRLOG_PID ]] || return 0
+        kill -TERM "$KW_ERRLOG_PID" 2>/dev/null || true
+        wait "$KW_ERRLOG_PID" 2>/dev/null || true
+        kw_forget_pid "$KW_ERRLOG_PID"
+        KW_ERRLOG_PID=
+}
+
+kw_daemon_errlog() {
+        local secs=$1 regex=$2 rc=1
+        shift 2
+        kw_daemon_errlog_start "$@"
+        kw_daemon_errlog_wait "$secs" "$regex" && rc=0
+        kw_daemon_errlog_stop
         return "$rc"
+}
+
+kw_expires() {
+        local json
+        # shellcheck disable=SC2086 # "inet knockwatch" is two words
+        json=$(kw_srv nft -j list set ${3:-inet knockwatch} "$1" 2>/dev/null) || return 0
+        { grep -o "\"val\": \"$2\"[^}]*" <<<"$json" || true; } | sed -n 's/.*"expires": \([0-9]*\).*/\1/p'
 }
 
 kw_section() {
