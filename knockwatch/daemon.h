@@ -9,8 +9,11 @@
  */
 #pragma once
 
+#include "config.h"
 #include "nft.h"
 #include "source.h"
+
+#define RULESET_DEFAULT SYSCONFDIR "/knockwatch/knockwatch.nft"
 
 typedef struct DaemonOptions {
         SourceKind source_kind;
@@ -20,6 +23,8 @@ typedef struct DaemonOptions {
         const char *runtime_dir;      /* status file */
         const char *journal_dir;      /* journal source reads this directory (tests) */
         size_t capacity;              /* detector capacity */
+        size_t max_grants;            /* bound of the record of live grants */
+        const char *ruleset;          /* put the table back from this file; NULL or "": never */
 } DaemonOptions;
 
 /* Run until SIGTERM/SIGINT (or the end of stdin). Returns the process exit status. */

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "grants.h"
 #include "detector.h"
 #include "log.h"
 #include "parse-util.h"
@@ -33,6 +34,9 @@ static void help_daemon(void) {
                "  -t, --table=FAMILY:NAME the table holding the doors (default %s)\n"
                "      --capacity=N        sources tracked part-way through a sequence\n"
                "                          (default %u; the least recently seen is dropped)\n"
+               "      --max-grants=N      live grants whose expiry is followed (default %u)\n"
+               "      --ruleset=FILE      put the table back from FILE when it vanishes (default\n"
+               "                          %s; empty: never)\n"
                "      --state-dir=DIR     where the log position is kept (default\n"
                "                          $STATE_DIRECTORY or %s)\n"
                "      --runtime-dir=DIR   where the status file is written (default\n"
@@ -52,7 +56,8 @@ static void help_daemon(void) {
                "  knock HOST STEP...      knock: tcp:PORT, udp:PORT, ping:SIZE (no root needed)\n"
                "\n"
                "See knockwatch(8) and knockwatch.nft(5).\n",
-               NFT_TABLE_DEFAULT, DETECTOR_CAPACITY_DEFAULT, STATE_DIR_DEFAULT, RUNTIME_DIR_DEFAULT);
+               NFT_TABLE_DEFAULT, DETECTOR_CAPACITY_DEFAULT, GRANTS_MAX_DEFAULT, RULESET_DEFAULT,
+               STATE_DIR_DEFAULT, RUNTIME_DIR_DEFAULT);
 }
 
 /* systemd passes StateDirectory=/RuntimeDirectory= paths in the environment; a list
@@ -69,6 +74,8 @@ static const char *dir_from_env(const char *name, const char *fallback, char *bu
 int verb_run(int argc, char *argv[]) {
         enum {
                 ARG_CAPACITY = 0x100,
+                ARG_MAX_GRANTS,
+                ARG_RULESET,
                 ARG_STATE_DIR,
                 ARG_RUNTIME_DIR,
                 ARG_JOURNAL_DIR,
@@ -80,6 +87,8 @@ int verb_run(int argc, char *argv[]) {
                 { "source", required_argument, NULL, 's' },
                 { "table", required_argument, NULL, 't' },
                 { "capacity", required_argument, NULL, ARG_CAPACITY },
+                { "max-grants", required_argument, NULL, ARG_MAX_GRANTS },
+                { "ruleset", required_argument, NULL, ARG_RULESET },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "journal-dir", required_argument, NULL, ARG_JOURNAL_DIR },
@@ -93,6 +102,8 @@ int verb_run(int argc, char *argv[]) {
         DaemonOptions o = {
                 .source_kind = SOURCE_AUTO,
                 .capacity = DETECTOR_CAPACITY_DEFAULT,
+                .max_grants = GRANTS_MAX_DEFAULT,
+                .ruleset = RULESET_DEFAULT,
                 .state_dir = dir_from_env("STATE_DIRECTORY", STATE_DIR_DEFAULT, state_buf, sizeof(state_buf)),
                 .runtime_dir = dir_from_env("RUNTIME_DIRECTORY", RUNTIME_DIR_DEFAULT, runtime_buf, sizeof(runtime_buf)),
         };
@@ -126,6 +137,22 @@ int verb_run(int argc, char *argv[]) {
                                 return EXIT_USAGE;
                         }
                         o.capacity = (size_t) number;
+                        break;
+                case ARG_MAX_GRANTS:
+                        if (parse_uint(optarg, strlen(optarg), GRANTS_MAX, &number) < 0 || number < 1) {
+                                log_error("Invalid --max-grants \"%s\": expected a number from 1 to %u.",
+                                          optarg, GRANTS_MAX);
+                                return EXIT_USAGE;
+                        }
+                        o.max_grants = (size_t) number;
+                        break;
+                case ARG_RULESET:
+                        if (optarg[0] && optarg[0] != '/') {
+                                log_error("Invalid --ruleset \"%s\": expected an absolute path, or "
+                                          "nothing to never put the table back.", optarg);
+                                return EXIT_USAGE;
+                        }
+                        o.ruleset = optarg;
                         break;
                 case ARG_STATE_DIR:
                         o.state_dir = optarg;

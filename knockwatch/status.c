@@ -25,7 +25,8 @@ static const Field fields[] = {
         U64(pid), U64(started_realtime), U64(updated_realtime), TEXT(source), TEXT(table),
         U64(doors), U64(lines), U64(knocks), U64(not_knocks), U64(rejected), U64(sequences),
         U64(grants), U64(refreshes), U64(revokes), U64(expiries), U64(errors), U64(lost),
-        U64(live_grants), U64(in_progress), U64(capacity), U64(evictions),
+        U64(live_grants), U64(in_progress), U64(capacity), U64(evictions), U64(stale),
+        TEXT(problem),
 };
 
 int status_format(const DaemonStatus *s, char *buf, size_t size) {

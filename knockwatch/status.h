@@ -38,6 +38,8 @@ typedef struct DaemonStatus {
         uint64_t in_progress;        /* sources part-way through a sequence */
         uint64_t capacity;
         uint64_t evictions;
+        uint64_t stale;              /* knocks of a backlog older than every window: not used */
+        char problem[512];           /* what keeps knocks from being granted; "" if nothing */
 } DaemonStatus;
 
 /* Text form; returns the length written (< size) or -ENOBUFS. */
