@@ -110,20 +110,26 @@ TEST(model) {
         }
 }
 
-/* The doors after a reload: "web" is gone; set handle 7 is the set the grants went into,
- * anything else a set created anew. */
+typedef struct SyncCase {
+        uint64_t handle;        /* the handle of door ssh's set now */
+        KnockAddr restored;
+} SyncCase;
+
+/* The doors after a reload: "web" is gone; ssh's set has the case's handle. */
 static GrantSetState set_state(const Grant *grant, void *userdata) {
+        const SyncCase *c = userdata;
+
         if (streq(grant->door, "web"))
                 return GRANT_SET_GONE;
-        return grant->set_handle == 7 ? GRANT_SET_SAME : GRANT_SET_RENEWED;
+        return grant->set_handle == c->handle ? GRANT_SET_SAME : GRANT_SET_RENEWED;
 }
 
 static void note_restore(const Grant *grant, uint64_t left_ms, void *userdata) {
-        KnockAddr *restored = userdata;
+        SyncCase *c = userdata;
 
         ASSERT_STREQ(grant->door, "ssh");
         ASSERT_EQ(left_ms, 40000);
-        *restored = grant->addr;
+        c->restored = grant->addr;
 }
 
 /* The kernel holds b (unknown to the record), c (permanent) and e; the record holds a (not
@@ -136,8 +142,8 @@ TEST(sync) {
                 _cleanup_(grants_freep) Grants *g = NULL;
                 _cleanup_(grants_sync_freep) GrantsSync *sync = NULL;
                 uint64_t handle = renewed ? 8 : 7;
+                SyncCase c = { .handle = handle };
                 GrantsSyncResult result;
-                KnockAddr restored = {};
 
                 ASSERT_OK(grants_new(8, &g));
                 ASSERT_EQ(grants_put(g, "ssh", &a, 1000 + 40 * USEC_PER_SEC, 60000, 7), 1);
@@ -148,7 +154,7 @@ TEST(sync) {
                 grants_sync_seen(sync, g, "ssh", &b, 30000, handle, 1000);
                 grants_sync_seen(sync, g, "ssh", &c, 0, handle, 1000);
                 grants_sync_seen(sync, g, "ssh", &e, 50000, handle, 1000);
-                grants_sync_finish(sync, g, 1000, set_state, note_restore, &restored, &result);
+                grants_sync_finish(sync, g, 1000, set_state, note_restore, &c, &result);
 
                 ASSERT_EQ(result.adopted, 1);
                 ASSERT_EQ(result.forgotten, 1);
@@ -163,7 +169,7 @@ TEST(sync) {
                         /* the set was created anew: a was lost by the reload, put it back */
                         ASSERT_EQ(result.restored, 1);
                         ASSERT_EQ(result.dropped, 0);
-                        ASSERT_TRUE(knock_addr_equal(&restored, &a));
+                        ASSERT_TRUE(knock_addr_equal(&c.restored, &a));
                         ASSERT_TRUE(grants_get(g, "ssh", &a) != NULL);
                 } else {
                         /* the same set: someone removed a, and the kernel is the authority */
