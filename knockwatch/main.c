@@ -3,7 +3,7 @@
  * main.c — the knockwatch command: picks the verb, and parses the daemon's options.
  *
  *   knockwatch [OPTIONS]              run the daemon (also: knockwatch run [OPTIONS])
- *   knockwatch check|status|grant|revoke|parse|knock ...
+ *   knockwatch check|status|metrics|grant|revoke|parse|knock ...
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -45,7 +45,8 @@ static void help_daemon(void) {
                "\n"
                "Commands:\n"
                "  check                   read the doors from the ruleset and report problems\n"
-               "  status                  doors, live grants with time left, counters\n"
+               "  status [--json]         doors, live grants with time left, counters\n"
+               "  metrics                 the counters in the Prometheus text format\n"
                "  grant DOOR ADDR [--timeout T]   add ADDR to the door's set\n"
                "  revoke DOOR ADDR        remove ADDR from the door's set\n"
                "  parse [FILE]            print the knocks in LOG lines: \"SRC STEP\" per line\n"
@@ -180,6 +181,7 @@ int main(int argc, char *argv[]) {
                 { "run", verb_run },
                 { "check", verb_check },
                 { "status", verb_status },
+                { "metrics", verb_metrics },
                 { "grant", verb_grant },
                 { "revoke", verb_revoke },
                 { "parse", verb_parse },
