@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "errno-util.h"
@@ -315,7 +316,7 @@ static int spawn_hook(const char *program, const HookContext *ctx, pid_t *ret_pi
 }
 
 int hooks_run(Hooks *h, const HookContext *ctx) {
-        const char *program = ctx->event == HOOK_EVENT_REVOKE ? h->revoke_program : h->grant_program;
+        const char *program = !h ? NULL : ctx->event == HOOK_EVENT_REVOKE ? h->revoke_program : h->grant_program;
         HookRun *run = NULL;
         pid_t pid;
         int r;
@@ -379,4 +380,52 @@ int hooks_run(Hooks *h, const HookContext *ctx) {
 
 void hooks_get_stats(const Hooks *h, HooksStats *ret) {
         *ret = h ? h->stats : (HooksStats) {};
+}
+
+const char *hook_report_describe(const HookReport *r, char *buf, size_t size, int *ret_priority) {
+        char program[300], what[128];
+        const char *event = hook_event_to_string(r->event) ?: "?";
+        const char *signal_name;
+
+        (void) escape_into(r->program ?: "", strlen(r->program ?: ""), 256, ESCAPE_QUOTE, program, sizeof(program));
+        /* "grant of ssh to 192.0.2.7", "revoke of ssh from 192.0.2.7" */
+        (void) snprintf(what, sizeof(what), "%s of %s %s %s", event, r->door,
+                        r->event == HOOK_EVENT_REVOKE ? "from" : "to", r->source);
+        signal_name = sigabbrev_np(r->status);
+
+        switch (r->outcome) {
+        case HOOK_SUCCEEDED:
+                *ret_priority = LOG_DEBUG;
+                (void) snprintf(buf, size, "Hook %s (%s) succeeded in %llu ms.", program, what,
+                                (unsigned long long) (r->runtime / USEC_PER_MSEC));
+                break;
+        case HOOK_FAILED:
+                *ret_priority = LOG_WARNING;
+                (void) snprintf(buf, size, "Hook %s (%s) failed with exit status %d.", program, what, r->status);
+                break;
+        case HOOK_KILLED:
+                *ret_priority = LOG_WARNING;
+                (void) snprintf(buf, size, "Hook %s (%s) was killed by signal SIG%s.", program, what,
+                                signal_name ?: "?");
+                break;
+        case HOOK_TIMED_OUT:
+                *ret_priority = LOG_WARNING;
+                (void) snprintf(buf, size, "Hook %s (%s) ran past its time limit and was stopped "
+                                "(SIG%s after %llu ms).", program, what, signal_name ?: "?",
+                                (unsigned long long) (r->runtime / USEC_PER_MSEC));
+                break;
+        case HOOK_SPAWN_FAILED:
+                *ret_priority = LOG_ERR;
+                (void) snprintf(buf, size, "Could not start hook %s (%s): %s.", program, what,
+                                strerror(r->error < 0 ? -r->error : r->error));
+                break;
+        case HOOK_DROPPED:
+        default:
+                *ret_priority = LOG_WARNING;
+                (void) snprintf(buf, size, "Did not run hook %s for %llu event(s) (the last: %s): "
+                                "too many hooks were running already.", program,
+                                (unsigned long long) r->dropped, what);
+                break;
+        }
+        return buf;
 }

@@ -121,9 +121,14 @@ Hooks *hooks_free(Hooks *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Hooks *, hooks_free);
 
 /* Start the event's program, if one is configured, without waiting for it. Returns 1 if
- * it started, 0 if there is no program for the event, -EBUSY if it was dropped (too
- * many running), or -errno if it could not start; every outcome but 0 is also reported.
- * ctx's strings are copied. */
+ * it started, 0 if there is no program for the event (or h is NULL), -EBUSY if it was
+ * dropped (too many running), or -errno if it could not start; every outcome but 0 is
+ * also reported. ctx's strings are copied. */
 int hooks_run(Hooks *h, const HookContext *ctx);
 
-void hooks_get_stats(const Hooks *h, HooksStats *ret);
+void hooks_get_stats(const Hooks *h, HooksStats *ret);   /* h may be NULL: all 0 */
+
+/* A report as one log line ("Hook \"/usr/local/bin/notify\" (grant of ssh to 192.0.2.7)
+ * failed with exit status 3."), and the syslog priority to log it at (LOG_DEBUG for a
+ * success). Returns buf. */
+const char *hook_report_describe(const HookReport *r, char *buf, size_t size, int *ret_priority);

@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "hooks.h"
@@ -390,6 +391,10 @@ TEST(concurrency_bound) {
         ASSERT_EQ(run.reports[0].outcome, HOOK_DROPPED);
         ASSERT_EQ(run.reports[0].dropped, 1);
         ASSERT_STREQ(run.reports[0].source, "192.0.2.11");
+        char line[1024];
+        int priority;
+        ASSERT_CONTAINS(hook_report_describe(&run.reports[0], line, sizeof(line), &priority),
+                        "for 1 event(s) (the last: grant of ssh to 192.0.2.11): too many hooks");
         c.event = HOOK_EVENT_REVOKE;   /* the bound is for all hooks together */
         ASSERT_ERROR(hooks_run(h, &c), EBUSY);
         ASSERT_ERROR(hooks_run(h, &c), EBUSY);
@@ -451,6 +456,16 @@ TEST(outcomes_reported) {
         wait_reports(&run, 2);
         ASSERT_EQ(run.reports[1].outcome, HOOK_KILLED);
         ASSERT_EQ(run.reports[1].status, SIGUSR1);
+
+        /* what the daemon logs of them */
+        char line[1024], want[4200];
+        int priority;
+        snprintf(want, sizeof(want), "Hook \"%s\" (grant of ssh to 192.0.2.12) failed with exit status 3.", fails);
+        ASSERT_STREQ(hook_report_describe(&run.reports[0], line, sizeof(line), &priority), want);
+        ASSERT_EQ(priority, LOG_WARNING);
+        snprintf(want, sizeof(want), "Hook \"%s\" (revoke of ssh from 192.0.2.12) was killed by signal SIGUSR1.",
+                 selfkill);
+        ASSERT_STREQ(hook_report_describe(&run.reports[1], line, sizeof(line), &priority), want);
         h = hooks_free(h);
 
         /* checked at the start, removed since: it cannot start, which is reported */
