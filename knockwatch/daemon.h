@@ -20,6 +20,9 @@ typedef struct DaemonOptions {
         const char *runtime_dir;      /* status file */
         const char *journal_dir;      /* journal source reads this directory (tests) */
         size_t capacity;              /* detector capacity */
+        const char *metrics_file;     /* Prometheus text, rewritten with the status; NULL: none */
+        const char *exec_on_grant;    /* hooks (hooks.h); NULL: none */
+        const char *exec_on_revoke;
 } DaemonOptions;
 
 /* Run until SIGTERM/SIGINT (or the end of stdin). Returns the process exit status. */
