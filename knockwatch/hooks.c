@@ -17,6 +17,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -127,6 +128,14 @@ int hooks_new(sd_event *event, const HooksConfig *config, hook_report_fn report,
         h->runs = calloc(h->max_running, sizeof(HookRun));
         if ((config->on_grant && !h->grant_program) || (config->on_revoke && !h->revoke_program) || !h->runs)
                 return -ENOMEM;
+
+        /* A hook gets none of the daemon's capabilities: the unit's AmbientCapabilities=
+         * would otherwise pass CAP_NET_ADMIN on through execve(). The ambient set matters
+         * only for programs the daemon starts; its own capabilities stay. (A daemon that
+         * runs as root starts root hooks all the same.) */
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                return set_error(ret_error, negative_errno(),
+                                 "Cannot drop the ambient capabilities before running hooks: %m");
 
         /* sd_event_add_child() wants SIGCHLD blocked; the hooks unblock it (spawn attrs). */
         sigemptyset(&mask);

@@ -20,7 +20,8 @@
  * How a hook runs: posix_spawn() (vfork semantics: the daemon does not wait for the
  * child beyond its exec), no shell, as the daemon's user, in a process group of its own,
  * stdin /dev/null, stdout and stderr the daemon's (the journal under systemd), every
- * other file descriptor closed, every signal at its default and unblocked. At most
+ * other file descriptor closed, every signal at its default and unblocked, without the
+ * daemon's capabilities (hooks_new() clears the process's ambient set). At most
  * max_running hooks run at once; an event beyond that is dropped and counted, never
  * queued. A hook still running at its time limit gets SIGTERM (its whole process
  * group), and SIGKILL kill_grace later. Exits are watched with sd-event child sources
@@ -113,7 +114,8 @@ typedef struct Hooks Hooks;
  * saying what is wrong, naming the option and the path. */
 int hook_program_check(const char *option, const char *path, char **ret_error);
 
-/* Both programs are checked (hook_program_check()); either may be NULL. Blocks SIGCHLD. */
+/* Both programs are checked (hook_program_check()); either may be NULL. Blocks SIGCHLD
+ * and clears the ambient capability set. */
 int hooks_new(sd_event *event, const HooksConfig *config, hook_report_fn report, void *userdata,
               Hooks **ret, char **ret_error);
 /* Kills (SIGKILL, whole process group) and reaps the hooks still running. */

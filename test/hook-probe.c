@@ -2,7 +2,8 @@
 /* hook-probe — a grant/revoke hook for test-hooks: writes what it was given to
  * "<its own path>.out" (argv[0] is the path it was started by, a symlink the test makes
  * per case): its arguments, its whole environment, its open file descriptors and what
- * they are, its process group, and its blocked and ignored signals. */
+ * they are, its process group, its blocked and ignored signals, and its ambient
+ * capabilities. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,8 @@ int main(int argc, char *argv[]) {
         if (!status)
                 return 103;
         while (fgets(line, sizeof(line), status))
-                if (strncmp(line, "SigBlk:", 7) == 0 || strncmp(line, "SigIgn:", 7) == 0)
+                if (strncmp(line, "SigBlk:", 7) == 0 || strncmp(line, "SigIgn:", 7) == 0 ||
+                    strncmp(line, "CapAmb:", 7) == 0)
                         fprintf(out, "%.6s=%s", line, line + 7 + strspn(line + 7, " \t"));
         fclose(status);
         return fclose(out) == 0 ? 0 : 104;

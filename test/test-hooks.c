@@ -5,6 +5,8 @@
  *     escaped), argv is the program alone, stdin is /dev/null, no other descriptor is
  *     open, no signal is blocked or ignored, and it leads its own process group, even
  *     though the test itself blocks and ignores signals and holds an inheritable fd;
+ *     and the daemon's ambient capabilities (CAP_NET_ADMIN under the unit) do not pass
+ *     on to it;
  *   - a hook that hangs (and ignores SIGTERM, and leaves a child behind) is killed with
  *     its whole group at its limit, while the loop goes on: timers fire and other hooks
  *     run and end before it;
@@ -20,7 +22,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -114,6 +119,20 @@ static size_t count_lines_starting(const char *text, const char *prefix) {
         return n;
 }
 
+/* Put cap into this process's ambient set, as the unit's AmbientCapabilities= does;
+ * false if that cannot be done here (not root). */
+static bool raise_ambient(int cap) {
+        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[2] = {};
+
+        if (syscall(SYS_capget, &header, data) < 0)
+                return false;
+        data[cap / 32].inheritable |= 1U << (cap % 32);
+        if (syscall(SYS_capset, &header, data) < 0)
+                return false;
+        return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) == 0;
+}
+
 static HookContext context(HookEvent event, const char *addr, const char *set, const char *reason) {
         HookContext c = {
                 .event = event,
@@ -140,6 +159,11 @@ TEST(environment_and_process) {
 
         make_probe("probe-grant", grant, sizeof(grant));
         make_probe("probe-revoke", revoke, sizeof(revoke));
+        bool ambient = raise_ambient(CAP_NET_ADMIN);
+        if (!ambient)
+                printf("note: cannot raise an ambient capability here (not root): not checking that hooks drop it\n");
+        else
+                ASSERT_EQ(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_ADMIN, 0, 0), 1);
         ASSERT_OK(sd_event_new(&run.event));
         ASSERT_OK(hooks_new(run.event, &(HooksConfig) { .on_grant = grant, .on_revoke = revoke },
                             on_report, &run, &h, NULL));
@@ -189,6 +213,8 @@ TEST(environment_and_process) {
         ASSERT_EQ(count_lines_starting(out, "fd2="), 1);
         ASSERT_CONTAINS(out, "pgid_is_pid=1\n");
         ASSERT_CONTAINS(out, "SigBlk=0000000000000000\n");
+        ASSERT_CONTAINS(out, "CapAmb=0000000000000000\n");
+        ASSERT_EQ(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_ADMIN, 0, 0), 0);
         /* Nothing ignored either, but for glibc's two internal signals (32 and 33): its
          * posix_spawn() ignores them in the child while it shares the parent's memory,
          * and cannot be told otherwise; a program installs its own handlers for them. */
