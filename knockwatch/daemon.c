@@ -78,6 +78,7 @@ typedef struct Daemon {
         size_t n_actions;
         bool table_missing;
         bool ruleset_dirty;
+        LoglinePrefixes prefixes;      /* what a line must start with to count */
 
         PendingOp pending[NFT_BATCH_MAX];
         size_t n_pending;
@@ -401,7 +402,7 @@ static int on_source_line(Source *s, const SourceLine *line, void *userdata) {
         size_t n;
         int r;
 
-        r = logline_parse(line->text, line->len, line->form, &event, &reason);
+        r = logline_parse(line->text, line->len, line->form, &d->prefixes, &event, &reason);
         if (r == -ENOMSG)
                 return 0; /* not a PORT_KNOCKING line at all */
         if (line->replayed) {

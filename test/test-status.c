@@ -355,7 +355,7 @@ TEST(live_grants_per_door) {
 static RejectReason classify(const char *line, LoglineForm form) {
         const char *reason = NULL;
         KnockEvent ev;
-        int r = logline_parse(line, strlen(line), form, &ev, &reason);
+        int r = logline_parse(line, strlen(line), form, &logline_prefixes_any, &ev, &reason);
 
         ASSERT_TRUE(r < 0 && r != -ENOMSG);
         return reject_reason_classify(r, reason);
