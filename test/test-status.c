@@ -377,7 +377,13 @@ TEST(reject_classes) {
                            LOGLINE_FORM_KERNEL), REJECT_MALFORMED);
         ASSERT_EQ(classify("PORT_KNOCKING IN=kw0 OUT= SRC=192.0.2.2 DST=192.0.2.1 LEN=60 LEN=60 PROTO=TCP ",
                            LOGLINE_FORM_KERNEL), REJECT_MALFORMED);
-        ASSERT_EQ(reject_reason_classify(-EACCES, "no secret"), REJECT_UNTRUSTED);
+        /* a prefix the daemon does not accept (the plain one, when it takes secrets only) */
+        LoglinePrefixes secrets_only = {};
+        const char *reason = NULL;
+        KnockEvent ev;
+        int r = logline_parse(knock, strlen(knock), LOGLINE_FORM_KERNEL, &secrets_only, &ev, &reason);
+        ASSERT_ERROR(r, EACCES);
+        ASSERT_EQ(reject_reason_classify(r, reason), REJECT_UNTRUSTED);
         ASSERT_EQ(reject_reason_classify(-EINVAL, NULL), REJECT_OTHER);
         for (int r = 0; r < _REJECT_REASON_MAX; r++)
                 ASSERT_TRUE(reject_reason_to_string(r) != NULL);
