@@ -28,6 +28,7 @@
 #include "door.h"
 #include "duration.h"
 #include "grants.h"
+#include "hooks.h"
 #include "log.h"
 #include "logline.h"
 #include "logrules.h"
@@ -75,6 +76,7 @@ typedef struct Daemon {
         sd_event_source *expiry_timer;
         usec_t expiry_armed;           /* when expiry_timer fires; USEC_INFINITY if off */
         StatusWriter *status_writer;
+        Hooks *hooks;                  /* NULL without --exec-on-grant/--exec-on-revoke */
 
         Door *doors;
         size_t n_doors;
@@ -108,6 +110,7 @@ static void daemon_free(Daemon *d) {
         source_free(d->source);
         d->source = NULL;
         status_writer_free(d->status_writer);
+        hooks_free(d->hooks);
         nft_monitor_free(d->monitor);
         nft_free(d->nft);
         detector_free(d->detector);
@@ -129,6 +132,7 @@ static void status_fill(DaemonStatus *ret, void *userdata) {
         Daemon *d = userdata;
         DetectorStats ds;
         SourceStats ss = {};
+        HooksStats hs;
 
         detector_get_stats(d->detector, &ds);
         if (d->source) {
@@ -143,6 +147,12 @@ static void status_fill(DaemonStatus *ret, void *userdata) {
         d->status.in_progress = ds.in_progress;
         d->status.capacity = ds.capacity;
         d->status.evictions = ds.evictions;
+        status_count_live(&d->status, d->grants);
+        hooks_get_stats(d->hooks, &hs);
+        d->status.hook_runs = hs.runs;
+        d->status.hook_failures = hs.failures;
+        d->status.hook_timeouts = hs.timeouts;
+        d->status.hook_drops = hs.drops;
         *ret = d->status;
 }
 
@@ -151,9 +161,35 @@ static void status_failed(int error, const char *dir, void *userdata) {
                           "will show no counters: %m", dir);
 }
 
+static void metrics_failed(int error, const char *path, void *userdata) {
+        if (error < 0)
+                log_warning_errno(error, "Cannot write the metrics file %s (trying again with each "
+                                  "change): %m", path);
+        else
+                log_notice("Writing the metrics file %s again.", path);
+}
+
 /* Something counted changed: the writer writes the file soon, throttled. */
 static void status_changed(Daemon *d) {
         status_writer_changed(d->status_writer);
+}
+
+/* ---- hooks ------------------------------------------------------------------------ */
+
+static void on_hook_report(const HookReport *r, void *userdata) {
+        char text[1024];
+        int level;
+
+        (void) hook_report_describe(r, text, sizeof(text), &level);
+        log_full(level, "%s", text);
+        status_changed(userdata);
+}
+
+/* After the change is committed and audited; never waits for the hook. */
+static void run_hook(Daemon *d, HookEvent event, const KnockAddr *addr, const char *door, const char *label,
+                     uint64_t timeout_ms, const char *reason) {
+        (void) hooks_run(d->hooks, &(HookContext) { .event = event, .source = *addr, .door = door,
+                                                    .set = label, .timeout_ms = timeout_ms, .reason = reason });
 }
 
 /* ---- grant expiry ----------------------------------------------------------------- */
@@ -175,6 +211,8 @@ static void on_grant_expired(const Grant *grant, void *userdata) {
         set_label(d, set, label, sizeof(label));
         audit_log(AUDIT_REVOKE, &grant->addr, grant->door, label, 0, "expired");
         d->status.expiries++;
+        status_count_door(&d->status, grant->door, DOOR_COUNTER_EXPIRIES);
+        run_hook(d, HOOK_EVENT_REVOKE, &grant->addr, grant->door, label, 0, "expired");
 }
 
 static int on_expiry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -268,16 +306,22 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
                         audit_log(AUDIT_GRANT, &op->addr, op->door, label, op->timeout_ms, "restored");
                 else if (is_new == 0) {
                         d->status.refreshes++;
+                        status_count_door(&d->status, op->door, DOOR_COUNTER_REFRESHES);
                         audit_log(AUDIT_REFRESH, &op->addr, op->door, label, op->timeout_ms, "sequence");
+                        run_hook(d, HOOK_EVENT_REFRESH, &op->addr, op->door, label, op->timeout_ms, "sequence");
                 } else {
                         d->status.grants++;
+                        status_count_door(&d->status, op->door, DOOR_COUNTER_GRANTS);
                         audit_log(AUDIT_GRANT, &op->addr, op->door, label, op->timeout_ms, "sequence");
+                        run_hook(d, HOOK_EVENT_GRANT, &op->addr, op->door, label, op->timeout_ms, "sequence");
                 }
                 break;
         case OP_REVOKE:
                 (void) grants_remove(d->grants, op->door, &op->addr, NULL);
                 d->status.revokes++;
+                status_count_door(&d->status, op->door, DOOR_COUNTER_REVOKES);
                 audit_log(AUDIT_REVOKE, &op->addr, op->door, label, 0, "closing-sequence");
+                run_hook(d, HOOK_EVENT_REVOKE, &op->addr, op->door, label, 0, "closing-sequence");
                 break;
         }
         /* For bench/bench-latency: all times CLOCK_MONOTONIC. */
@@ -404,6 +448,7 @@ static void on_detector_action(Daemon *d, const DetectorAction *a, const KnockEv
         PendingOp op;
 
         d->status.sequences++;
+        status_count_door(&d->status, door->spec.name, DOOR_COUNTER_SEQUENCES);
         if (!pending_op_init(&op, a->verdict == DETECTOR_OPEN ? OP_GRANT : OP_REVOKE, door, &a->src)) {
                 log_warning("%s completed the %s sequence of door %s, which has no IPv%c set; "
                             "nothing changed.", knock_addr_format(&a->src, addr),
@@ -472,6 +517,7 @@ static int on_source_line(Source *s, const SourceLine *line, void *userdata) {
         d->status.lines++;
         status_changed(d);
         if (r < 0) {
+                d->status.rejected_by[reject_reason_classify(r, reason)]++;
                 note_rejected(d, line, reason);
                 return 0;
         }
@@ -483,6 +529,7 @@ static int on_source_line(Source *s, const SourceLine *line, void *userdata) {
                 return 0;
         }
         d->status.knocks++;
+        status_count_knock(&d->status, d->doors, d->n_doors, &event.step);
         event.time = line->time;
         log_debug("Knock %s %s", knock_addr_format(&event.src, addr), knock_step_format(&event.step, step));
 
@@ -568,6 +615,7 @@ static int daemon_load_doors(Daemon *d) {
         free(d->actions);
         d->doors = TAKE_PTR(doors);
         d->n_doors = n_doors;
+        status_set_doors(&d->status, d->doors, d->n_doors);
         d->actions = actions;
         d->n_actions = 2 * n_doors + 2;
         nft_rules_done(&d->rules);
@@ -586,6 +634,7 @@ static void daemon_close_doors(Daemon *d) {
         free(d->doors);
         d->doors = NULL;
         d->n_doors = 0;
+        status_set_doors(&d->status, NULL, 0);
 }
 
 static GrantSetState grant_set_state(const Grant *grant, void *userdata) {
@@ -819,10 +868,24 @@ static int daemon_setup_event(Daemon *d) {
                 r = sd_event_source_set_enabled(d->expiry_timer, SD_EVENT_OFF);
         if (r >= 0)
                 r = status_writer_new(d->event, d->options.runtime_dir,
-                                      &(StatusWriterOps) { .fill = status_fill, .failed = status_failed },
+                                      &(StatusWriterOps) { .fill = status_fill, .failed = status_failed,
+                                                           .metrics_failed = metrics_failed },
                                       d, &d->status_writer);
+        if (r >= 0 && d->options.metrics_file)
+                r = status_writer_set_metrics_file(d->status_writer, d->options.metrics_file);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the event loop: %m");
+        if (d->options.exec_on_grant || d->options.exec_on_revoke) {
+                _cleanup_free_ char *error = NULL;
+
+                r = hooks_new(d->event, &(HooksConfig) { .on_grant = d->options.exec_on_grant,
+                                                         .on_revoke = d->options.exec_on_revoke },
+                              on_hook_report, d, &d->hooks, &error);
+                if (r < 0 && error)
+                        return log_error_errno(r, "%s", error);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot set up the hooks: %m");
+        }
         d->expiry_armed = USEC_INFINITY;
         return 0;
 }

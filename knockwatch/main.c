@@ -3,7 +3,7 @@
  * main.c — the knockwatch command: picks the verb, and parses the daemon's options.
  *
  *   knockwatch [OPTIONS]              run the daemon (also: knockwatch run [OPTIONS])
- *   knockwatch check|status|grant|revoke|parse|knock ...
+ *   knockwatch check|status|metrics|grant|revoke|parse|knock ...
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -13,7 +13,9 @@
 #include "daemon.h"
 #include "grants.h"
 #include "detector.h"
+#include "hooks.h"
 #include "log.h"
+#include "metrics.h"
 #include "parse-util.h"
 #include "state.h"
 #include "status.h"
@@ -42,6 +44,11 @@ static void help_daemon(void) {
                "      --runtime-dir=DIR   where the status file is written (default\n"
                "                          $RUNTIME_DIRECTORY or %s)\n"
                "      --journal-dir=DIR   read the journal files in DIR (journal source)\n"
+               "      --metrics-file=PATH rewrite PATH with the counters in the Prometheus text\n"
+               "                          format (for node_exporter's textfile collector)\n"
+               "      --exec-on-grant=PROGRAM   run PROGRAM (absolute path, no shell) after each\n"
+               "                          grant and refresh, with KNOCKWATCH_* in its environment\n"
+               "      --exec-on-revoke=PROGRAM  the same after each revoke and expiry\n"
                "      --log-target=TARGET auto, console or journal\n"
                "      --log-level=LEVEL   err, warning, notice, info (default) or debug\n"
                "  -h, --help              show this help\n"
@@ -49,7 +56,8 @@ static void help_daemon(void) {
                "\n"
                "Commands:\n"
                "  check                   read the doors from the ruleset and report problems\n"
-               "  status                  doors, live grants with time left, counters\n"
+               "  status [--json]         doors, live grants with time left, counters\n"
+               "  metrics                 the counters in the Prometheus text format\n"
                "  grant DOOR ADDR [--timeout T]   add ADDR to the door's set\n"
                "  revoke DOOR ADDR        remove ADDR from the door's set\n"
                "  parse [FILE]            print the knocks in LOG lines: \"SRC STEP\" per line\n"
@@ -79,6 +87,9 @@ int verb_run(int argc, char *argv[]) {
                 ARG_STATE_DIR,
                 ARG_RUNTIME_DIR,
                 ARG_JOURNAL_DIR,
+                ARG_METRICS_FILE,
+                ARG_EXEC_ON_GRANT,
+                ARG_EXEC_ON_REVOKE,
                 ARG_LOG_TARGET,
                 ARG_LOG_LEVEL,
                 ARG_VERSION,
@@ -92,6 +103,9 @@ int verb_run(int argc, char *argv[]) {
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "journal-dir", required_argument, NULL, ARG_JOURNAL_DIR },
+                { "metrics-file", required_argument, NULL, ARG_METRICS_FILE },
+                { "exec-on-grant", required_argument, NULL, ARG_EXEC_ON_GRANT },
+                { "exec-on-revoke", required_argument, NULL, ARG_EXEC_ON_REVOKE },
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "help", no_argument, NULL, 'h' },
@@ -163,6 +177,27 @@ int verb_run(int argc, char *argv[]) {
                 case ARG_JOURNAL_DIR:
                         o.journal_dir = optarg;
                         break;
+                case ARG_METRICS_FILE:
+                        if (!metrics_path_valid(optarg)) {
+                                log_error("Invalid --metrics-file \"%s\": expected an absolute path whose "
+                                          "file name does not start with '.' (e.g. /var/lib/prometheus/"
+                                          "node-exporter/knockwatch.prom).", optarg);
+                                return EXIT_USAGE;
+                        }
+                        o.metrics_file = optarg;
+                        break;
+                case ARG_EXEC_ON_GRANT:
+                case ARG_EXEC_ON_REVOKE: {
+                        const char *option = c == ARG_EXEC_ON_GRANT ? "--exec-on-grant" : "--exec-on-revoke";
+                        _cleanup_free_ char *error = NULL;
+
+                        if (hook_program_check(option, optarg, &error) < 0) {
+                                log_error("%s", error ?: option);
+                                return EXIT_USAGE;
+                        }
+                        *(c == ARG_EXEC_ON_GRANT ? &o.exec_on_grant : &o.exec_on_revoke) = optarg;
+                        break;
+                }
                 case ARG_LOG_TARGET:
                         if (log_target_from_string(optarg, &target) < 0) {
                                 log_error("Invalid --log-target \"%s\": expected auto, console or journal.", optarg);
@@ -207,6 +242,7 @@ int main(int argc, char *argv[]) {
                 { "run", verb_run },
                 { "check", verb_check },
                 { "status", verb_status },
+                { "metrics", verb_metrics },
                 { "grant", verb_grant },
                 { "revoke", verb_revoke },
                 { "parse", verb_parse },
