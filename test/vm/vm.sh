@@ -15,7 +15,7 @@
 # apt sources; everything else is built anew each time. Exit 77 ("skipped: why") where
 # qemu, Debian's kernel or the archive is missing, except in CI (CI=true), where the
 # tools are installed by scripts/install-deps and their absence is a failure.
-set -euo pipefail
+set -Eeuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KW_SRCDIR=${KW_SRCDIR:-$(cd "$HERE/../.." && pwd)}
