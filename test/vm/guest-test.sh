@@ -111,10 +111,11 @@ expect_record() {
         fi
 }
 kernel_log_has() { journalctl -q --no-pager -k -o cat | grep -aq "$1"; }
-# sighups / reloads: how many times the daemon's log says it re-read its doors.
+# daemon_log_count TEXT: how many lines of the unit's log in this boot contain TEXT.
 daemon_log_count() { journalctl -q --no-pager -b -u knockwatch -o cat | grep -ac "$1"; }
 
 say "# kw-vm: $(uname -r), $(systemctl --version | head -n 1), $(dpkg-query -W -f='${Package} ${Version}' knockwatch)"
+say "# kw-vm: net.netfilter.nf_log_all_netns=$(cat /proc/sys/net/netfilter/nf_log_all_netns) (the test sets it to 1 only for the forgery checks)"
 
 # ---- The package as it was installed -----------------------------------------------------
 [[ $(stat -c '%a %U:%G' "$RULESET") == "600 root:root" ]] &&
