@@ -57,7 +57,7 @@ typedef struct PendingOp {
         char set[DOOR_SET_NAME_MAX];
         KnockAddr addr;
         uint64_t timeout_ms;
-        uint64_t set_handle; /* of the set, as the doors were read */
+        GrantSetId set_id;   /* of the set, as the doors were read */
         usec_t read_time;    /* when the line that completed it was read; 0 if none */
         usec_t event_time;   /* when the kernel logged the last knock; 0 if none */
 } PendingOp;
@@ -84,6 +84,7 @@ typedef struct Daemon {
         size_t n_actions;
         bool table_missing;
         bool ruleset_dirty;
+        uint64_t table_handle;         /* the table's, as last read (a new table, a new one) */
         NftRules rules;                /* the table's log rules and guards, as last read */
         LogTrust trust;                /* which prefixes count; whether the log may grant */
         bool trust_known;
@@ -225,23 +226,24 @@ static int on_expiry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* The door's set for an address family ("" if it has none), with its handle and timeout. */
-static const char *door_set_of(const Door *door, int family, uint64_t *ret_handle, uint64_t *ret_timeout_ms) {
+/* The door's set for an address family ("" if it has none), with its id and timeout. */
+static const char *door_set_of(const Daemon *d, const Door *door, int family, GrantSetId *ret_id,
+                               uint64_t *ret_timeout_ms) {
         bool v4 = family == AF_INET;
 
-        if (ret_handle)
-                *ret_handle = v4 ? door->handle4 : door->handle6;
+        if (ret_id)
+                *ret_id = (GrantSetId) { d->table_handle, v4 ? door->handle4 : door->handle6 };
         if (ret_timeout_ms)
                 *ret_timeout_ms = v4 ? door->timeout4_ms : door->timeout6_ms;
         return v4 ? door->set4 : door->set6;
 }
 
 static void grant_record(Daemon *d, const char *door, const KnockAddr *addr, uint64_t timeout_ms,
-                         uint64_t set_handle, int *ret_new) {
+                         GrantSetId set_id, int *ret_new) {
         usec_t expires = now_usec(CLOCK_MONOTONIC) + timeout_ms * USEC_PER_MSEC;
         int r;
 
-        r = grants_put(d->grants, door, addr, expires, timeout_ms, set_handle);
+        r = grants_put(d->grants, door, addr, expires, timeout_ms, set_id);
         if (r == -ENOSPC && !d->grants_full_warned) {
                 log_warning("The record of live grants is full (%zu); the expiry of further "
                             "grants will not be logged.", grants_max(d->grants));
@@ -301,7 +303,7 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
         switch (op->kind) {
         case OP_GRANT:
         case OP_RESTORE:
-                grant_record(d, op->door, &op->addr, op->timeout_ms, op->set_handle, &is_new);
+                grant_record(d, op->door, &op->addr, op->timeout_ms, op->set_id, &is_new);
                 if (op->kind == OP_RESTORE)
                         audit_log(AUDIT_GRANT, &op->addr, op->door, label, op->timeout_ms, "restored");
                 else if (is_new == 0) {
@@ -351,7 +353,7 @@ static void daemon_commit(Daemon *d) {
         d->n_pending = 0;
 }
 
-/* Queue op (kind, door, set, addr, timeout_ms, set_handle and the times filled in). */
+/* Queue op (kind, door, set, addr, timeout_ms, set_id and the times filled in). */
 static int daemon_queue(Daemon *d, const PendingOp *op) {
         int r;
 
@@ -368,14 +370,16 @@ static int daemon_queue(Daemon *d, const PendingOp *op) {
 }
 
 /* An operation on the door's set of addr's family; false if the door has no such set. */
-static bool pending_op_init(PendingOp *op, OpKind kind, const Door *door, const KnockAddr *addr) {
-        uint64_t handle, timeout_ms;
-        const char *set = door_set_of(door, addr->family, &handle, &timeout_ms);
+static bool pending_op_init(const Daemon *d, PendingOp *op, OpKind kind, const Door *door,
+                            const KnockAddr *addr) {
+        uint64_t timeout_ms;
+        GrantSetId id;
+        const char *set = door_set_of(d, door, addr->family, &id, &timeout_ms);
 
         *op = (PendingOp) {
                 .kind = kind,
                 .addr = *addr,
-                .set_handle = handle,
+                .set_id = id,
                 .timeout_ms = kind == OP_REVOKE ? 0 : timeout_ms,
         };
         (void) snprintf(op->door, sizeof(op->door), "%s", door->spec.name);
@@ -391,8 +395,11 @@ static bool daemon_read_netns(Daemon *d) {
         int r = sysctl_read_nf_log_all_netns(), value = r == 0 ? 0 : 1;
 
         if (r < 0 && !d->netns_error_logged) {
-                log_warning_errno(r, "Cannot read %s: %m; taking it as 1 (lines from other network "
-                                  "namespaces may reach the kernel log).", SYSCTL_NF_LOG_ALL_NETNS);
+                /* It exists only in the host's network namespace: elsewhere (a container) the
+                 * log holds whatever every namespace's rules write. */
+                log_full_errno(r == -ENOENT ? LOG_INFO : LOG_WARNING, r,
+                               "Cannot read %s: %m; taking it as 1 (lines from other network "
+                               "namespaces may reach the kernel log).", SYSCTL_NF_LOG_ALL_NETNS);
                 d->netns_error_logged = true;
         }
         if (value == d->log_all_netns)
@@ -449,7 +456,7 @@ static void on_detector_action(Daemon *d, const DetectorAction *a, const KnockEv
 
         d->status.sequences++;
         status_count_door(&d->status, door->spec.name, DOOR_COUNTER_SEQUENCES);
-        if (!pending_op_init(&op, a->verdict == DETECTOR_OPEN ? OP_GRANT : OP_REVOKE, door, &a->src)) {
+        if (!pending_op_init(d, &op, a->verdict == DETECTOR_OPEN ? OP_GRANT : OP_REVOKE, door, &a->src)) {
                 log_warning("%s completed the %s sequence of door %s, which has no IPv%c set; "
                             "nothing changed.", knock_addr_format(&a->src, addr),
                             a->verdict == DETECTOR_OPEN ? "opening" : "closing",
@@ -591,9 +598,13 @@ static int daemon_load_doors(Daemon *d) {
         _cleanup_(nft_rules_done) NftRules rules = {};
         DetectorAction *actions;
         size_t n_sets = 0, n_doors = 0;
+        uint64_t table_handle;
         LogTrust trust;
         int r;
 
+        r = nft_get_table_handle(d->nft, &d->options.table, &table_handle);
+        if (r < 0)
+                return r;
         r = nft_get_sets(d->nft, &d->options.table, &sets, &n_sets);
         if (r < 0)
                 return r;
@@ -615,6 +626,7 @@ static int daemon_load_doors(Daemon *d) {
         free(d->actions);
         d->doors = TAKE_PTR(doors);
         d->n_doors = n_doors;
+        d->table_handle = table_handle;
         status_set_doors(&d->status, d->doors, d->n_doors);
         d->actions = actions;
         d->n_actions = 2 * n_doors + 2;
@@ -640,11 +652,11 @@ static void daemon_close_doors(Daemon *d) {
 static GrantSetState grant_set_state(const Grant *grant, void *userdata) {
         Daemon *d = userdata;
         const Door *door = doors_find(d->doors, d->n_doors, grant->door);
-        uint64_t handle;
+        GrantSetId id;
 
-        if (!door || !door_set_of(door, grant->addr.family, &handle, NULL)[0])
+        if (!door || !door_set_of(d, door, grant->addr.family, &id, NULL)[0])
                 return GRANT_SET_GONE;
-        return handle == grant->set_handle ? GRANT_SET_SAME : GRANT_SET_RENEWED;
+        return grant_set_id_equal(id, grant->set) ? GRANT_SET_SAME : GRANT_SET_RENEWED;
 }
 
 static void grant_restore(const Grant *grant, uint64_t left_ms, void *userdata) {
@@ -652,7 +664,7 @@ static void grant_restore(const Grant *grant, uint64_t left_ms, void *userdata) 
         const Door *door = doors_find(d->doors, d->n_doors, grant->door);
         PendingOp op;
 
-        if (!door || !pending_op_init(&op, OP_RESTORE, door, &grant->addr))
+        if (!door || !pending_op_init(d, &op, OP_RESTORE, door, &grant->addr))
                 return;
         op.timeout_ms = left_ms;
         (void) daemon_queue(d, &op);
@@ -674,8 +686,8 @@ static int daemon_sync_grants(Daemon *d) {
 
                 for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {
                         _cleanup_free_ NftElement *elements = NULL;
-                        uint64_t handle;
-                        const char *set = door_set_of(door, family, &handle, NULL);
+                        GrantSetId id;
+                        const char *set = door_set_of(d, door, family, &id, NULL);
                         size_t n = 0;
 
                         if (!set[0])
@@ -687,7 +699,7 @@ static int daemon_sync_grants(Daemon *d) {
                         }
                         for (size_t e = 0; e < n; e++)
                                 grants_sync_seen(sync, d->grants, door->spec.name, &elements[e].addr,
-                                                 elements[e].expires_ms ?: elements[e].timeout_ms, handle, now);
+                                                 elements[e].expires_ms ?: elements[e].timeout_ms, id, now);
                 }
         }
 
@@ -811,10 +823,13 @@ static void on_nft_event(const NftEvent *event, void *userdata) {
                 door = door_of_set(d, event->set, event->addr.family);
                 if (door) {
                         uint64_t left = event->expires_ms ? event->expires_ms : event->timeout_ms;
-                        if (left > 0)
-                                grant_record(d, door->spec.name, &event->addr, left,
-                                             event->addr.family == AF_INET ? door->handle4 : door->handle6,
-                                             NULL);
+
+                        if (left > 0) {
+                                GrantSetId id;
+
+                                (void) door_set_of(d, door, event->addr.family, &id, NULL);
+                                grant_record(d, door->spec.name, &event->addr, left, id, NULL);
+                        }
                         status_changed(d);
                 }
                 break;

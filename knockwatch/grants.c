@@ -86,7 +86,7 @@ Grants *grants_free(Grants *g) {
 }
 
 int grants_put(Grants *g, const char *door, const KnockAddr *addr, usec_t expires,
-               uint64_t timeout_ms, uint64_t set_handle) {
+               uint64_t timeout_ms, GrantSetId set) {
         uint32_t hash, pos;
         Grant *item;
 
@@ -98,7 +98,7 @@ int grants_put(Grants *g, const char *door, const KnockAddr *addr, usec_t expire
                 item = &g->items[pos];
                 item->expires = expires;
                 item->timeout_ms = timeout_ms;
-                item->set_handle = set_handle;
+                item->set = set;
                 return 0;
         }
         if (g->n >= g->max)
@@ -108,7 +108,7 @@ int grants_put(Grants *g, const char *door, const KnockAddr *addr, usec_t expire
                 .addr = *addr,
                 .expires = expires,
                 .timeout_ms = timeout_ms,
-                .set_handle = set_handle,
+                .set = set,
         };
         strcpy(item->door, door);
         hashtab_insert(&g->index, hash, (uint32_t) g->n++);
@@ -213,15 +213,15 @@ GrantsSync *grants_sync_free(GrantsSync *s) {
 }
 
 void grants_sync_seen(GrantsSync *s, Grants *g, const char *door, const KnockAddr *addr,
-                      uint64_t left_ms, uint64_t set_handle, usec_t now) {
+                      uint64_t left_ms, GrantSetId set, usec_t now) {
         uint32_t pos;
 
-        (void) grants_put(s->seen, door, addr, 0, 0, 0);
+        (void) grants_put(s->seen, door, addr, 0, 0, (GrantSetId) {});
         pos = find(g, door, addr, grant_hash(g, door, addr));
         if (pos != HASHTAB_NONE)
-                g->items[pos].set_handle = set_handle;
+                g->items[pos].set = set;
         else if (left_ms > 0 &&
-                 grants_put(g, door, addr, now + left_ms * USEC_PER_MSEC, left_ms, set_handle) > 0)
+                 grants_put(g, door, addr, now + left_ms * USEC_PER_MSEC, left_ms, set) > 0)
                 s->adopted++;
 }
 

@@ -14,12 +14,22 @@
 #include "knock.h"
 #include "time-util.h"
 
+/* Which set a grant went into, as the kernel tells sets apart: a table created anew gets a
+ * new handle, and the handles of its sets start again from 1. */
+typedef struct GrantSetId {
+        uint64_t table, set;
+} GrantSetId;
+
+static inline bool grant_set_id_equal(GrantSetId a, GrantSetId b) {
+        return a.table == b.table && a.set == b.set;
+}
+
 typedef struct Grant {
         KnockAddr addr;
         char door[DOOR_NAME_MAX + 1];
         usec_t expires;          /* CLOCK_MONOTONIC */
         uint64_t timeout_ms;     /* as granted */
-        uint64_t set_handle;     /* the kernel's handle of the set it went into */
+        GrantSetId set;          /* the set it went into */
 } Grant;
 
 typedef struct Grants Grants;
@@ -34,7 +44,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Grants *, grants_free);
 /* Record a grant, or update the one of that door and source. Returns 1 if it is new, 0 if
  * it replaced one, -ENOSPC when the record is full (nothing changed). */
 int grants_put(Grants *g, const char *door, const KnockAddr *addr, usec_t expires,
-               uint64_t timeout_ms, uint64_t set_handle);
+               uint64_t timeout_ms, GrantSetId set);
 
 /* Forget a grant; fills *ret_old (if not NULL) with what it was. Returns 1, or 0 if unknown. */
 int grants_remove(Grants *g, const char *door, const KnockAddr *addr, Grant *ret_old);
@@ -59,7 +69,7 @@ const Grant *grants_at(const Grants *g, size_t i);
  * lost notifications): the caller lists every element of every door set and reports each
  * with grants_sync_seen(), then calls grants_sync_finish(). The kernel is the authority on
  * what a set holds; the record only knows what the kernel lost when the set itself was
- * created anew (its handle changed: a reload that flushed the table). Policy:
+ * created anew (a reload that flushed the table: see GrantSetId). Policy:
  *   - an element the record does not know (granted before the daemon started, by hand, or
  *     while notifications were lost) is recorded with the time the kernel says it has left,
  *     so its expiry is logged (adopted); an element without a timeout is left alone;
@@ -89,10 +99,10 @@ int grants_sync_new(const Grants *g, GrantsSync **ret);
 GrantsSync *grants_sync_free(GrantsSync *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(GrantsSync *, grants_sync_free);
 
-/* One element of door's set (whose handle is set_handle), with left_ms left (0: it has no
- * timeout). A grant the record knows takes the set's handle. */
+/* One element of door's set, with left_ms left (0: it has no timeout). A grant the record
+ * knows takes the set's id. */
 void grants_sync_seen(GrantsSync *s, Grants *g, const char *door, const KnockAddr *addr,
-                      uint64_t left_ms, uint64_t set_handle, usec_t now);
+                      uint64_t left_ms, GrantSetId set, usec_t now);
 
 void grants_sync_finish(GrantsSync *s, Grants *g, usec_t now,
                         GrantSetState (*state)(const Grant *grant, void *userdata),

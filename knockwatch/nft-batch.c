@@ -13,6 +13,7 @@
 
 #include "errno-util.h"
 #include "nft-internal.h"
+#include "string-util.h"
 
 static int nft_queue(Nft *n, NftOpKind kind, const NftTable *t, const char *set, const KnockAddr *addr,
                      uint64_t timeout_ms, uintptr_t cookie) {
@@ -190,18 +191,20 @@ static void round_reply(Nft *n, Round *round, const struct nlmsghdr *m) {
  * replies follow it), and otherwise with a bounded wait for any that are missing.
  * Returns 0 or a socket error.
  */
-static int round_run(Nft *n, Round *round, size_t len) {
+static int round_run(Nft *n, Round *round, size_t len, bool *ret_sent) {
         int fd = mnl_socket_get_fd(n->sock.nl);
         usec_t deadline;
         ssize_t l;
 
         nft_drain(n);
         n->unclean = true;
+        *ret_sent = false;
         l = mnl_socket_sendto(n->sock.nl, n->batch, len);
         if (l < 0)
                 return negative_errno();
         if ((size_t) l != len)
                 return -EIO;
+        *ret_sent = true;
 
         deadline = now_usec(CLOCK_MONOTONIC) + NFT_REPLY_TIMEOUT_USEC;
         while (round->n_replies < round->n_msgs) {
@@ -236,7 +239,40 @@ static void op_report(NftOp *op, int error, nft_result_fn result, void *userdata
                 result(op->cookie, error, userdata);
 }
 
+/*
+ * The socket failed after a round was sent and before all its replies were read (a receive
+ * buffer overrun, a timeout): the kernel may have applied the batch, or not. Ask it: every
+ * operation not reported yet is reported done if its set now says so (an added element is
+ * there, a deleted one is not), and with error if not, or if its set cannot be listed.
+ */
+static void ops_verify(Nft *n, int error, nft_result_fn result, void *userdata) {
+        for (size_t j = 0; j < n->n_committing; j++) {
+                const NftOp *op = &n->committing[j];
+                _cleanup_free_ NftElement *elements = NULL;
+                size_t n_elements = 0;
+                int r;
+
+                if (op->reported)
+                        continue;
+                /* One listing for all the operations on this set. */
+                r = nft_get_elements(n, &op->table, op->set, &elements, &n_elements);
+                for (size_t k = j; k < n->n_committing; k++) {
+                        NftOp *o = &n->committing[k];
+                        bool present = false;
+
+                        if (o->reported || o->table.family != op->table.family ||
+                            !streq(o->table.name, op->table.name) || !streq(o->set, op->set))
+                                continue;
+                        for (size_t e = 0; r >= 0 && e < n_elements && !present; e++)
+                                present = knock_addr_equal(&elements[e].addr, &o->addr);
+                        op_report(o, r >= 0 && present == (o->kind == NFT_OP_ADD) ? 0 : error,
+                                  result, userdata);
+                }
+        }
+}
+
 int nft_commit(Nft *n, nft_result_fn result, void *userdata) {
+        bool sent = false;
         int r = 0;
 
         if (n->in_commit)
@@ -258,7 +294,7 @@ int nft_commit(Nft *n, nft_result_fn result, void *userdata) {
                 r = round_build(n, &round, &len);
                 if (r < 0)
                         break;
-                r = round_run(n, &round, len);
+                r = round_run(n, &round, len, &sent);
                 if (r < 0)
                         break;
 
@@ -289,7 +325,10 @@ int nft_commit(Nft *n, nft_result_fn result, void *userdata) {
                         break;
         }
 
-        /* A socket failure: whatever is left is reported with it. */
+        /* A socket failure: whatever is left is reported with it, after asking the kernel
+         * what it did if the round got to it. */
+        if (r < 0 && sent)
+                ops_verify(n, r, result, userdata);
         for (size_t j = 0; j < n->n_committing; j++)
                 op_report(&n->committing[j], r < 0 ? r : -EIO, result, userdata);
         n->n_committing = 0;

@@ -242,6 +242,19 @@ static void monitor_message(NftMonitor *m, const struct nlmsghdr *nlh, nft_event
         event(&ev, userdata);
 }
 
+/* Read and drop every datagram waiting (bounded: the socket holds at most its buffer's
+ * worth, which more events may join while this runs). */
+static void monitor_discard(NftMonitor *m) {
+        int fd = mnl_socket_get_fd(m->sock.nl);
+
+        for (unsigned i = 0; i < 16 * NFT_MONITOR_READS_MAX; i++) {
+                ssize_t l = nft_recv(fd, m->sock.rbuf, m->sock.rbuf_size, 0);
+
+                if (l == -EAGAIN || (l < 0 && l != -ENOBUFS && l != -EMSGSIZE))
+                        return;
+        }
+}
+
 int nft_monitor_process(NftMonitor *m, nft_event_fn event, void *userdata) {
         int fd = mnl_socket_get_fd(m->sock.nl);
 
@@ -254,11 +267,15 @@ int nft_monitor_process(NftMonitor *m, nft_event_fn event, void *userdata) {
                 if (l == -EAGAIN)
                         return 0;
                 if (l == -ENOBUFS || l == -EMSGSIZE) {
-                        /* Events were dropped (or one did not fit): the caller re-reads. */
+                        /* Events were dropped (or one did not fit). What is still queued is
+                         * older than the state the caller is about to read, and applied on
+                         * top of it would undo what came after (a revoke, say): drop it all,
+                         * then let the caller read everything once. */
                         NftEvent ev = { .kind = NFT_EVENT_LOST };
 
+                        monitor_discard(m);
                         event(&ev, userdata);
-                        continue;
+                        return 0;
                 }
                 if (l < 0)
                         return (int) l;

@@ -32,6 +32,7 @@ table inet knockwatch {
         }
 }
 EOF2
+kw_add_secret "$KW_TMP/doors.nft"
 kw_ruleset "$KW_TMP/doors.nft"
 kw_listen 22
 kw_listen 8080

@@ -46,10 +46,10 @@ syn_from() {
         done
 }
 
-# fresh RULESET_ARGS...: a new secret ruleset (kw_secret_ruleset TIMEOUT WINDOW), loaded; the
+# fresh RULESET_ARGS...: a new secret ruleset (kw_test_ruleset TIMEOUT WINDOW), loaded; the
 # sets start empty.
 fresh() {
-        kw_secret_ruleset "$KW_TMP/rules.nft" "$@"
+        kw_test_ruleset "$KW_TMP/rules.nft" "$@"
         kw_ruleset "$KW_TMP/rules.nft"
 }
 
@@ -180,7 +180,7 @@ fi
 
 if kw_section check-steps; then
         kw_log "check-steps: every step of every door needs a log rule that covers it"
-        kw_secret_ruleset "$KW_TMP/steps.nft" 30s 5s
+        kw_test_ruleset "$KW_TMP/steps.nft" 30s 5s
         sed -i 's/tcp:6742 within 5s"/tcp:9999 within 5s"/' "$KW_TMP/steps.nft"
         grep -q "tcp:9999 within 5s" "$KW_TMP/steps.nft" || kw_fail "could not edit the door's comment"
         kw_ruleset "$KW_TMP/steps.nft"
@@ -189,7 +189,7 @@ if kw_section check-steps; then
         grep -q "^error: .*tcp:9999" <<<"$out$err" || kw_fail "check has no error naming tcp:9999: $out $err"
         kw_pass "check-steps: a step without a log rule (comment edited, rule forgotten) is an error naming it"
 
-        kw_secret_ruleset "$KW_TMP/nolog.nft" 30s 5s
+        kw_test_ruleset "$KW_TMP/nolog.nft" 30s 5s
         sed -i '/ log prefix /d' "$KW_TMP/nolog.nft"
         ! grep -q " log " "$KW_TMP/nolog.nft" || kw_fail "could not remove the log rule"
         kw_ruleset "$KW_TMP/nolog.nft"
@@ -256,7 +256,7 @@ if kw_section overrun; then
         kw_log "overrun: a revoke lost in a monitor overrun stays a revoke"
         kw_net_setup 39
         kw_listen 22
-        kw_secret_ruleset "$KW_TMP/overrun.nft" 60s 5s
+        kw_test_ruleset "$KW_TMP/overrun.nft" 60s 5s
         sed -i 's/^table inet knockwatch {$/&\n        set flood4 { type ipv4_addr; size 131072; }/' "$KW_TMP/overrun.nft"
         grep -q "set flood4" "$KW_TMP/overrun.nft" || kw_fail "could not add the flood set"
         kw_ruleset "$KW_TMP/overrun.nft"

@@ -85,7 +85,7 @@ if kw_section plain; then
         kw_log "plain: the shipped ruleset (plain prefix), nf_log_all_netns=1, kmsg"
         kw_net_setup 32
         add_client_addr "$(slot_addr 32 4)"
-        kw_test_ruleset "$KW_TMP/plain.nft" 30s 5s
+        kw_plain_ruleset "$KW_TMP/plain.nft" 30s 5s
         kw_ruleset "$KW_TMP/plain.nft"
         kw_listen 22
         args=(--source=kmsg --state-dir="$KW_TMP/plain-state" --runtime-dir="$KW_TMP/plain-run")
@@ -128,7 +128,7 @@ if kw_section plain; then
         kw_pass "plain: grant by hand still works"
 
         # The daemon follows its table's log rules: a secret added now is taken at once.
-        kw_secret_ruleset "$KW_TMP/plain-secret.nft" 30s 5s
+        kw_test_ruleset "$KW_TMP/plain-secret.nft" 30s 5s
         kw_ruleset "$KW_TMP/plain-secret.nft"
         sleep 0.5
         kw_knock "$SRV6" tcp:3721 tcp:4728 tcp:6742
@@ -179,7 +179,7 @@ secret_setup() {
         add_client_addr "$(slot_addr "$1" 4)"
         add_client_addr "$(slot_addr "$1" 5)"
         add_client_addr "$(slot_addr "$1" 6)"
-        kw_secret_ruleset "$KW_TMP/secret-$1.nft" 30s 5s
+        kw_test_ruleset "$KW_TMP/secret-$1.nft" 30s 5s
         kw_ruleset "$KW_TMP/secret-$1.nft"
         kw_listen 22
 }

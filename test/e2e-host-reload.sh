@@ -43,7 +43,7 @@ table inet filter {
 }
 EOF
 RULES=$KW_TMP/knockwatch.nft
-kw_secret_ruleset "$RULES" 30s 5s
+kw_test_ruleset "$RULES" 30s 5s
 chmod 0600 "$RULES"
 
 # host_reload: what `systemctl reload nftables` does.

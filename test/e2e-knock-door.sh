@@ -67,6 +67,7 @@ table inet knockwatch {
         }
 }
 EOF
+kw_add_secret "$KW_TMP/door.nft"
 kw_ruleset "$KW_TMP/door.nft"
 kw_listen 22
 kw_daemon_start --source=kmsg --state-dir="$KW_TMP/state" --runtime-dir="$KW_TMP/run"

@@ -36,11 +36,6 @@
 #   kw_forge_sysctl VALUE       set net.netfilter.nf_log_all_netns (restored at exit)
 #
 # And what the tests of issue 8 share beyond the attack:
-#   kw_secret_ruleset OUT TIMEOUT WINDOW [SECRET]
-#                     kw_test_ruleset, with log prefix "PORT_KNOCKING SECRET " (a random
-#                     secret unless given; in KW_SECRET): with nf_log_all_netns=1 (which
-#                     kw_net_setup sets) only such a ruleset may open doors. KW_TEST_SECRET
-#                     in the environment replaces the random secret (to reproduce a run)
 #   kw_daemon_errlog TIMEOUT_S REGEX ARGS...
 #                     run knockwatch ARGS in the server namespace with --log-level=err for
 #                     up to TIMEOUT_S, until its output matches REGEX (grep -iE), then stop
@@ -86,10 +81,7 @@ kw_forge_kernel_addr() {
 }
 
 kw_forge_secret() {
-        local len=${1:-32} s
-        s=$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c "$len") || true
-        [[ ${#s} == "$len" ]] || kw_fail "could not make a random secret"
-        echo "$s"
+        kw_random_secret "$@"
 }
 
 kw_forge_trick_prefix() {
@@ -209,13 +201,6 @@ kw_forge_trick() {
         done
 }
 
-kw_secret_ruleset() {
-        local out=$1
-        KW_SECRET=${4:-${KW_TEST_SECRET:-$(kw_forge_secret 32)}}
-        kw_test_ruleset "$out" "$2" "$3"
-        sed -i "s/log prefix \"PORT_KNOCKING \"/log prefix \"PORT_KNOCKING $KW_SECRET \"/" "$out"
-        grep -q "log prefix \"PORT_KNOCKING $KW_SECRET \"" "$out" || kw_fail "could not put the secret into $out"
-}
 
 KW_ERRLOG_PID=
 kw_daemon_errlog_start() {

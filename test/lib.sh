@@ -29,6 +29,20 @@ KW_TMP=$(mktemp -d /tmp/kw-test.XXXXXX)
 KW_DAEMON_PID=
 KW_DAEMON_LOG=
 
+# kw_random_secret [LEN]: LEN (default 32) random letters and digits, as a log prefix's secret.
+kw_random_secret() {
+        local len=${1:-32} s
+        s=$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c "$len") || true
+        ((${#s} == len)) || { echo "FAIL: could not make a random secret" >&2; exit 1; }
+        echo "$s"
+}
+
+# Each test's log rules carry a secret of its own (kw_test_ruleset): knockwatch takes only
+# those lines with nf_log_all_netns=1, and no test acts on another's lines.
+# KW_TEST_SECRET in the environment replaces the random one (to reproduce a run).
+KW_SECRET=${KW_TEST_SECRET:-$(kw_random_secret 32)}
+KW_PREFIX="PORT_KNOCKING $KW_SECRET "
+
 kw_log() { printf '== %s\n' "$*"; }
 kw_fail() {
         printf 'FAIL: %s\n' "$*" >&2
@@ -98,6 +112,11 @@ kw_net_setup() {
         CLI6=2001:db8::$hex:2
         CLI6B=2001:db8::$hex:3
 
+        # The log rules of the test's namespaces reach the kernel log only with this: this test
+        # sets net.netfilter.nf_log_all_netns=1 (and leaves it so: tests running at the same
+        # time need it too).
+        [[ $(cat /proc/sys/net/netfilter/nf_log_all_netns 2>/dev/null) == 1 ]] ||
+                kw_log "setting net.netfilter.nf_log_all_netns=1 (for the test namespaces' log rules)"
         sysctl -qw net.netfilter.nf_log_all_netns=1
         ip netns add "$NS_SRV"
         KW_NETNS+=("$NS_SRV")
@@ -178,7 +197,8 @@ kw_wait_until() {
 kw_daemon_start() {
         [[ -x $KNOCKWATCH ]] || kw_fail "no knockwatch binary at $KNOCKWATCH (build first)"
         KW_DAEMON_LOG=$KW_TMP/daemon.$((${#KW_PIDS[@]})).log
-        ip netns exec "$NS_SRV" "$KNOCKWATCH" --log-target=console --log-level=debug "$@" \
+        # No --ruleset by default: a test that wants its table put back gives its own file.
+        ip netns exec "$NS_SRV" "$KNOCKWATCH" --log-target=console --log-level=debug --ruleset= "$@" \
                 >"$KW_DAEMON_LOG" 2>&1 &
         KW_DAEMON_PID=$!
         KW_PIDS+=("$KW_DAEMON_PID")
@@ -201,15 +221,29 @@ kw_daemon_log_has() {
         grep -qE "$1" "$KW_DAEMON_LOG"
 }
 
-# kw_test_ruleset OUT TIMEOUT WINDOW: the shipped rules/knockwatch.nft with a shorter grant
+# kw_plain_ruleset OUT TIMEOUT WINDOW: the shipped rules/knockwatch.nft with a shorter grant
 # timeout and knock window, logging every TCP packet to a knock port (not only SYNs), so
-# the parser's own SYN-only rule is what keeps SYN-ACKs from counting.
-kw_test_ruleset() {
+# the parser's own SYN-only rule is what keeps SYN-ACKs from counting. Its log prefix is
+# the shipped plain one.
+kw_plain_ruleset() {
         sed -e "s/timeout 60s/timeout $2/" \
             -e "s/within 10s/within $3/" \
             -e 's/tcp flags & (fin | syn | rst | ack) == syn log/log/' \
             "$KW_SRCDIR/rules/knockwatch.nft" >"$1"
         grep -q "timeout $2" "$1" && grep -q "within $3" "$1" || kw_fail "could not derive the test ruleset"
+}
+
+# kw_add_secret FILE: this test's secret (KW_PREFIX) in every `log prefix "PORT_KNOCKING "`
+# of an nft file: with nf_log_all_netns=1 only such a ruleset may open doors.
+kw_add_secret() {
+        sed -i "s/log prefix \"PORT_KNOCKING \"/log prefix \"$KW_PREFIX\"/" "$1"
+        grep -q "log prefix \"$KW_PREFIX\"" "$1" || kw_fail "could not put the secret into $1"
+}
+
+# kw_test_ruleset OUT TIMEOUT WINDOW: kw_plain_ruleset with this test's secret.
+kw_test_ruleset() {
+        kw_plain_ruleset "$@"
+        kw_add_secret "$1"
 }
 
 # kw_knock HOST STEP...: knock from the client namespace with knockwatch's own client.
@@ -227,10 +261,11 @@ kw_set_lacks() {
 }
 
 # kw_fake_line SRC DPT [ID]: a perfectly formed LOG line of a TCP SYN from SRC to the
-# server's DPT, as the kernel writes it, that no packet produced (for forgery tests).
+# server's DPT, as the kernel writes it with this test's prefix, that no packet produced
+# (for forgery tests).
 kw_fake_line() {
-        printf 'PORT_KNOCKING IN=kw0 OUT= MAC=02:00:00:00:00:01:02:00:00:00:00:02:08:00 SRC=%s DST=%s LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=%s DF PROTO=TCP SPT=40000 DPT=%s WINDOW=64240 RES=0x00 SYN URGP=0 ' \
-                "$1" "$([[ $1 == *:* ]] && echo "$SRV6" || echo "$SRV4")" "${3:-1}" "$2"
+        printf '%sIN=kw0 OUT= MAC=02:00:00:00:00:01:02:00:00:00:00:02:08:00 SRC=%s DST=%s LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=%s DF PROTO=TCP SPT=40000 DPT=%s WINDOW=64240 RES=0x00 SYN URGP=0 ' \
+                "$KW_PREFIX" "$1" "$([[ $1 == *:* ]] && echo "$SRV6" || echo "$SRV4")" "${3:-1}" "$2"
 }
 
 # kw_daemon_log_count REGEX: how many lines of the daemon's log match.

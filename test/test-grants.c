@@ -8,6 +8,8 @@
 #include "tests.h"
 #include "time-util.h"
 
+#define NOSET ((GrantSetId) {})
+
 static KnockAddr addr4(unsigned i) {
         KnockAddr a = { .family = AF_INET };
 
@@ -24,15 +26,15 @@ TEST(put_get_remove) {
         Grant old;
 
         ASSERT_OK(grants_new(4, &g));
-        ASSERT_EQ(grants_put(g, "ssh", &a, 100, 60000, 0), 1);
-        ASSERT_EQ(grants_put(g, "web", &a, 200, 60000, 0), 1);
-        ASSERT_EQ(grants_put(g, "ssh", &b, 300, 60000, 0), 1);
-        ASSERT_EQ(grants_put(g, "ssh", &a6, 400, 60000, 0), 1); /* same low bytes, other family */
+        ASSERT_EQ(grants_put(g, "ssh", &a, 100, 60000, NOSET), 1);
+        ASSERT_EQ(grants_put(g, "web", &a, 200, 60000, NOSET), 1);
+        ASSERT_EQ(grants_put(g, "ssh", &b, 300, 60000, NOSET), 1);
+        ASSERT_EQ(grants_put(g, "ssh", &a6, 400, 60000, NOSET), 1); /* same low bytes, other family */
         ASSERT_EQ(grants_size(g), 4);
-        ASSERT_EQ(grants_put(g, "ssh", &a, 150, 30000, 0), 0);   /* refresh */
+        ASSERT_EQ(grants_put(g, "ssh", &a, 150, 30000, NOSET), 0);   /* refresh */
         ASSERT_EQ(grants_get(g, "ssh", &a)->expires, 150);
         ASSERT_EQ(grants_get(g, "ssh", &a)->timeout_ms, 30000);
-        ASSERT_ERROR(grants_put(g, "other", &a, 1, 1, 0), ENOSPC);
+        ASSERT_ERROR(grants_put(g, "other", &a, 1, 1, NOSET), ENOSPC);
         ASSERT_EQ(grants_size(g), 4);
 
         ASSERT_EQ(grants_remove(g, "web", &a, &old), 1);
@@ -58,7 +60,7 @@ TEST(expire) {
         ASSERT_OK(grants_new(100, &g));
         for (unsigned i = 0; i < 100; i++) {
                 KnockAddr a = addr4(i);
-                ASSERT_EQ(grants_put(g, "ssh", &a, (i % 2 ? 500 : 5000) + i, 1, 0), 1);
+                ASSERT_EQ(grants_put(g, "ssh", &a, (i % 2 ? 500 : 5000) + i, 1, NOSET), 1);
         }
         ASSERT_EQ(grants_expire(g, 1000, count_expired, &seen), 50);
         ASSERT_EQ(seen, 50);
@@ -88,7 +90,7 @@ TEST(model) {
                 i = (x >> 8) % 512;
                 a = addr4(i);
                 if ((x >> 24) & 1) {
-                        int r = grants_put(g, "d", &a, step, 1, 0);
+                        int r = grants_put(g, "d", &a, step, 1, NOSET);
                         if (present[i])
                                 ASSERT_EQ(r, 0);
                         else if (grants_size(g) >= 300 && r == -ENOSPC)
@@ -111,7 +113,7 @@ TEST(model) {
 }
 
 typedef struct SyncCase {
-        uint64_t handle;        /* the handle of door ssh's set now */
+        GrantSetId set;         /* door ssh's set now */
         KnockAddr restored;     /* the one with 40 s left */
         unsigned n_restored;
 } SyncCase;
@@ -122,7 +124,7 @@ static GrantSetState set_state(const Grant *grant, void *userdata) {
 
         if (streq(grant->door, "web"))
                 return GRANT_SET_GONE;
-        return grant->set_handle == c->handle ? GRANT_SET_SAME : GRANT_SET_RENEWED;
+        return grant_set_id_equal(grant->set, c->set) ? GRANT_SET_SAME : GRANT_SET_RENEWED;
 }
 
 static void note_restore(const Grant *grant, uint64_t left_ms, void *userdata) {
@@ -144,37 +146,38 @@ TEST(sync) {
         for (int renewed = 0; renewed <= 1; renewed++) {
                 _cleanup_(grants_freep) Grants *g = NULL;
                 _cleanup_(grants_sync_freep) GrantsSync *sync = NULL;
-                uint64_t handle = renewed ? 8 : 7;
-                SyncCase c = { .handle = handle };
+                /* a table created anew: a new table handle, and set handles from 1 again */
+                GrantSetId old = { 5, 1 }, now = renewed ? (GrantSetId) { 6, 1 } : old;
+                SyncCase sc = { .set = now };
                 GrantsSyncResult result;
 
                 ASSERT_OK(grants_new(8, &g));
-                ASSERT_EQ(grants_put(g, "ssh", &a, 1000 + 40 * USEC_PER_SEC, 60000, 7), 1);
-                ASSERT_EQ(grants_put(g, "web", &a, 5000, 60000, 7), 1);
-                ASSERT_EQ(grants_put(g, "ssh", &d, 1000 + 500 * USEC_PER_MSEC, 60000, 7), 1);
-                ASSERT_EQ(grants_put(g, "ssh", &e, 1000 + 50 * USEC_PER_SEC, 60000, 7), 1);
+                ASSERT_EQ(grants_put(g, "ssh", &a, 1000 + 40 * USEC_PER_SEC, 60000, old), 1);
+                ASSERT_EQ(grants_put(g, "web", &a, 5000, 60000, old), 1);
+                ASSERT_EQ(grants_put(g, "ssh", &d, 1000 + 500 * USEC_PER_MSEC, 60000, old), 1);
+                ASSERT_EQ(grants_put(g, "ssh", &e, 1000 + 50 * USEC_PER_SEC, 60000, old), 1);
                 ASSERT_OK(grants_sync_new(g, &sync));
-                grants_sync_seen(sync, g, "ssh", &b, 30000, handle, 1000);
-                grants_sync_seen(sync, g, "ssh", &c, 0, handle, 1000);
-                grants_sync_seen(sync, g, "ssh", &e, 50000, handle, 1000);
-                grants_sync_finish(sync, g, 1000, set_state, note_restore, &c, &result);
+                grants_sync_seen(sync, g, "ssh", &b, 30000, now, 1000);
+                grants_sync_seen(sync, g, "ssh", &c, 0, now, 1000);
+                grants_sync_seen(sync, g, "ssh", &e, 50000, now, 1000);
+                grants_sync_finish(sync, g, 1000, set_state, note_restore, &sc, &result);
 
                 ASSERT_EQ(result.adopted, 1);
                 ASSERT_EQ(result.forgotten, 1);
                 ASSERT_TRUE(grants_get(g, "web", &a) == NULL);
                 ASSERT_EQ(grants_get(g, "ssh", &b)->expires, 1000 + 30000 * USEC_PER_MSEC);
-                ASSERT_EQ(grants_get(g, "ssh", &b)->set_handle, handle);
+                ASSERT_EQ(grants_get(g, "ssh", &b)->set.table, now.table);
                 ASSERT_TRUE(grants_get(g, "ssh", &c) == NULL);   /* permanent: not ours to log */
-                ASSERT_EQ(grants_get(g, "ssh", &e)->set_handle, handle);
+                ASSERT_EQ(grants_get(g, "ssh", &e)->set.table, now.table);
                 /* d expires within the slack: left for the expiry to be logged */
                 ASSERT_TRUE(grants_get(g, "ssh", &d) != NULL);
                 if (renewed) {
                         /* the set was created anew: a and d were lost by the reload, put
                          * them back with the time they have left */
                         ASSERT_EQ(result.restored, 2);
-                        ASSERT_EQ(c.n_restored, 2);
+                        ASSERT_EQ(sc.n_restored, 2);
                         ASSERT_EQ(result.dropped, 0);
-                        ASSERT_TRUE(knock_addr_equal(&c.restored, &a));
+                        ASSERT_TRUE(knock_addr_equal(&sc.restored, &a));
                         ASSERT_TRUE(grants_get(g, "ssh", &a) != NULL);
                 } else {
                         /* the same set: someone removed a, and the kernel is the authority */

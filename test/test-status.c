@@ -340,11 +340,11 @@ TEST(live_grants_per_door) {
 
                 snprintf(addr, sizeof(addr), "192.0.2.%u", i + 1);
                 ASSERT_OK(knock_addr_parse(addr, &a));
-                ASSERT_OK(grants_put(g, "ssh", &a, 1000, 1000, 0));
+                ASSERT_OK(grants_put(g, "ssh", &a, 1000, 1000, (GrantSetId) {}));
                 if (i == 0)
-                        ASSERT_OK(grants_put(g, "web", &a, 1000, 1000, 0));
+                        ASSERT_OK(grants_put(g, "web", &a, 1000, 1000, (GrantSetId) {}));
         }
-        ASSERT_OK(grants_put(g, "gone", &a, 1000, 1000, 0));
+        ASSERT_OK(grants_put(g, "gone", &a, 1000, 1000, (GrantSetId) {}));
         status_count_live(&s, g);
         ASSERT_EQ(status_get_door(&s, "ssh")->live_grants, 3);
         ASSERT_EQ(status_get_door(&s, "web")->live_grants, 1);
