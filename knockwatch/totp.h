@@ -43,11 +43,12 @@
  * t-1, t and t+1. */
 #define TOTP_WINDOWS_PER_KEY 4U
 
+/* No padding inside (door.h's DoorSpec is compared and copied as bytes). */
 typedef struct TotpParams {
         uint8_t proto;          /* KNOCK_PROTO_TCP or KNOCK_PROTO_UDP */
-        uint16_t lo, hi;        /* the range, both included: 1 <= lo, hi - lo + 1 >= TOTP_RANGE_MIN */
         uint8_t count;          /* steps: TOTP_COUNT_MIN … TOTP_COUNT_MAX */
-        uint32_t step;          /* seconds: TOTP_STEP_MIN_SEC … TOTP_STEP_MAX_SEC */
+        uint16_t lo, hi;        /* the range, both included: 1 <= lo, hi - lo + 1 >= TOTP_RANGE_MIN */
+        uint16_t step;          /* seconds: TOTP_STEP_MIN_SEC … TOTP_STEP_MAX_SEC */
 } TotpParams;
 
 /* One key of a door: the door's own (user "") or one user's. */
