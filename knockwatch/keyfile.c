@@ -47,14 +47,19 @@ int base32_decode(const char *s, size_t n, uint8_t *ret, size_t max, size_t *ret
         while (data > 0 && s[data - 1] == '=')
                 data--;
         pad = n - data;
-        /* Unpadded lengths that end a quantum: 0, 2, 4, 5 or 7 characters past a multiple
-         * of 8. Padding, when present, fills the quantum exactly. */
+        /* Lengths that end a quantum: 0, 2, 4, 5 or 7 characters past a multiple of 8.
+         * Padding, when present, completes a partial last quantum exactly. */
         switch (data % 8) {
         case 1: case 3: case 6:
                 return -EINVAL;
+        case 0:
+                if (pad > 0)
+                        return -EINVAL;
+                break;
+        default:
+                if (pad > 0 && (data + pad) % 8 != 0)
+                        return -EINVAL;
         }
-        if (pad > 0 && (data + pad) % 8 != 0)
-                return -EINVAL;
 
         for (size_t i = 0; i < data; i++) {
                 int v = base32_value(s[i]);
