@@ -356,6 +356,10 @@ int verb_knock(int argc, char *argv[]) {
                         say("%s", message ? message : strerror(-r));
                         return EXIT_USAGE;
                 }
+                if (!args.totp.key_file) {
+                        say("no key: give --key FILE (one line of base32)");
+                        return EXIT_USAGE;
+                }
                 message = mfree(message);
                 r = totp_client_prepare(&args.totp, &totp, &message);
                 if (r < 0) {

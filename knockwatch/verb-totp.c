@@ -272,6 +272,10 @@ int verb_totp(int argc, char *argv[]) {
                 say("totp", "%s", message ? message : strerror(-r));
                 return EXIT_USAGE;
         }
+        if (!o.key_file) {
+                say("totp", "no key: give --key FILE (one line of base32)");
+                return EXIT_USAGE;
+        }
         message = mfree(message);
         r = totp_client_prepare(&o, &client, &message);
         if (r < 0) {
