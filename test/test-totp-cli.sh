@@ -105,6 +105,33 @@ else
         pass "the vectors: knockwatch totp and scripts/knock (bash, dash) agree (python3 absent: no third implementation)"
 fi
 
+# The vectors as knockwatch.nft(5) prints them are these: every one recomputed.
+MAN=$KW_SRCDIR/man/knockwatch.nft.5
+n_man=0
+while IFS='|' read -r which door range count step unix steps; do
+        key=$([[ $which == first ]] && echo "$KEY1" || echo "$KEY2")
+        got=$("$KNOCKWATCH" totp "$door" --key "$key" --time "$unix" --count "$count" --range "$range" --step "$step")
+        [[ $got == "$steps" ]] || fail "knockwatch.nft(5) says $door at $unix is \"$steps\"; knockwatch totp says $got"
+        n_man=$((n_man + 1))
+done < <(sed -n '/^\.SS Test vectors/,/^\.EE/p' "$MAN" | sed 's/\\-/-/g' | awk '
+        /^(first|second) key, door / {
+                if (unix != "") print which "|" door "|" range "|" count "|" step "|" unix "|" steps
+                unix = ""
+                which = $1; door = $4; sub(/,$/, "", door); range = $5; sub(/,$/, "", range)
+                count = $7; sub(/,$/, "", count); step = $9; sub(/:$/, "", step)
+                next
+        }
+        /^  unix / {
+                if (unix != "") print which "|" door "|" range "|" count "|" step "|" unix "|" steps
+                unix = $2; steps = ""
+                for (i = 5; i <= NF; i++) steps = steps (steps == "" ? "" : " ") $i
+                next
+        }
+        /^      +(tcp|udp):/ { for (i = 1; i <= NF; i++) steps = steps " " $i; next }
+        END { if (unix != "") print which "|" door "|" range "|" count "|" step "|" unix "|" steps }')
+((n_man == 7)) || fail "found $n_man vectors in knockwatch.nft(5), expected 7"
+pass "the $n_man vectors printed in knockwatch.nft(5) are what knockwatch totp computes"
+
 # Without --time: now, the same in both (retried once if a step boundary fell between).
 for _ in 1 2; do
         a=$("$KNOCKWATCH" totp ssh --key "$KEY1" --door-spec "totp key=ssh 4 tcp:20000-59999")
