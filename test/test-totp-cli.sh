@@ -168,7 +168,9 @@ pass "key new: 0600 in 0700, base32 and hex of one 20-byte key; the implementati
 before=$(<"$file")
 RC=0
 err=$("$KNOCKWATCH" key new ssh --key-dir "$KEYDIR" --no-qr 2>&1 >/dev/null) || RC=$?
-((RC == 1)) && [[ $err == *"$file exists already; not overwriting it"* ]] || fail "key new over a key: $RC $err"
+if ((RC != 1)) || [[ $err != *"$file exists already; not overwriting it"* ]]; then
+        fail "key new over a key: $RC $err"
+fi
 [[ $(<"$file") == "$before" ]] || fail "key new changed an existing key"
 out=$("$KNOCKWATCH" key new ssh --user alice --key-dir "$KEYDIR" --no-qr) || fail "key new --user failed"
 [[ -f $KEYDIR/ssh/alice.key && $(stat -c %a "$KEYDIR/ssh") == 700 && $(stat -c %a "$KEYDIR/ssh/alice.key") == 600 ]] ||
@@ -177,7 +179,9 @@ out=$("$KNOCKWATCH" key new ssh --user alice --key-dir "$KEYDIR" --no-qr) || fai
 chmod 755 "$KEYDIR"
 RC=0
 err=$("$KNOCKWATCH" key new other --key-dir "$KEYDIR" --no-qr 2>&1 >/dev/null) || RC=$?
-((RC == 1)) && [[ $err == *"$KEYDIR"*"mode 0755"* ]] || fail "key new into a 0755 directory: $RC $err"
+if ((RC != 1)) || [[ $err != *"$KEYDIR"*"mode 0755"* ]]; then
+        fail "key new into a 0755 directory: $RC $err"
+fi
 chmod 700 "$KEYDIR"
 pass "key new: never over a key, --user makes KEYNAME/NAME.key, refuses a directory others can read"
 
@@ -229,7 +233,9 @@ pass "key new: qrencode (a stand-in) gets the key on stdin, never in argv; --no-
 
 if command -v qrencode >/dev/null && [[ $(command -v qrencode) != "$TMP"/* ]]; then
         out=$("$KNOCKWATCH" key new qr4 --key-dir "$KEYDIR") || fail "key new with Debian's qrencode failed"
-        (($(wc -l <<<"$out") > 20)) && [[ $out == *"█"* ]] || fail "Debian's qrencode drew no code: $out"
+        if (($(wc -l <<<"$out") <= 20)) || [[ $out != *"█"* ]]; then
+                fail "Debian's qrencode drew no code: $out"
+        fi
         pass "key new: Debian's qrencode draws the code"
 else
         echo "skipped: Debian's qrencode is not installed: the real QR code is not drawn here"
