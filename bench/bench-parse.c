@@ -153,7 +153,7 @@ static void bench_parse(const Corpus *c, LoglineForm form, const char *name, uns
                 for (size_t i = 0; i < c->n; i++) {
                         KnockEvent ev;
 
-                        knocks += logline_parse(c->text + c->offset[i], c->len[i], form, &ev, NULL) == 1;
+                        knocks += logline_parse(c->text + c->offset[i], c->len[i], form, &logline_prefixes_any, &ev, NULL) == 1;
                 }
                 rate[r] = (double) c->n / (now_s() - t0);
         }

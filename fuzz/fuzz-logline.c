@@ -38,7 +38,7 @@ static int parse(const char *line, size_t len, LoglineForm form, KnockEvent *ev,
         memset(ev, 0x5a, sizeof(*ev));
         sentinel = *ev;
         *reason = NULL;
-        r = logline_parse(line, len, form, ev, reason);
+        r = logline_parse(line, len, form, &logline_prefixes_any, ev, reason);
         check(IN_SET_RESULT(r), "unexpected result");
         if (r == 1) {
                 check(ev->src.family == AF_INET || ev->src.family == AF_INET6, "bad family");

@@ -34,10 +34,7 @@
 #include "string-util.h"
 #include "time-util.h"
 
-/* How often at most the status file is rewritten (and how soon after a change), and how
- * often at most a summary of rejected lines is logged (each one is, at debug level). */
-#define STATUS_WRITE_INTERVAL USEC_PER_SEC
-#define STATUS_WRITE_DELAY (100 * USEC_PER_MSEC)
+/* How often at most a summary of rejected lines is logged (each one is, at debug level). */
 #define REJECT_WARN_INTERVAL (60 * USEC_PER_SEC)
 /* Grant expiries closer together than this are logged by one timer wake-up. */
 #define EXPIRY_ACCURACY (250 * USEC_PER_MSEC)
@@ -71,7 +68,7 @@ typedef struct Daemon {
         Grants *grants;
         sd_event_source *expiry_timer;
         usec_t expiry_armed;           /* when expiry_timer fires; USEC_INFINITY if off */
-        sd_event_source *status_timer;
+        StatusWriter *status_writer;
 
         Door *doors;
         size_t n_doors;
@@ -79,13 +76,12 @@ typedef struct Daemon {
         size_t n_actions;
         bool table_missing;
         bool ruleset_dirty;
+        LoglinePrefixes prefixes;      /* what a line must start with to count */
 
         PendingOp pending[NFT_BATCH_MAX];
         size_t n_pending;
 
-        DaemonStatus status;
-        bool status_disabled;
-        usec_t status_written;         /* CLOCK_MONOTONIC of the last write */
+        DaemonStatus status;           /* the counters; status_fill() adds the rest */
         bool grants_full_warned;
         usec_t reject_warned;
         uint64_t rejected_unwarned;
@@ -95,8 +91,11 @@ typedef struct Daemon {
 static void daemon_free(Daemon *d) {
         sd_event_source_disable_unref(d->monitor_source);
         sd_event_source_disable_unref(d->expiry_timer);
-        sd_event_source_disable_unref(d->status_timer);
+        /* The source first: freeing it saves its position, which may report a failure
+         * through on_source_notice(), which tells the status writer. */
         source_free(d->source);
+        d->source = NULL;
+        status_writer_free(d->status_writer);
         nft_monitor_free(d->monitor);
         nft_free(d->nft);
         detector_free(d->detector);
@@ -112,7 +111,9 @@ static void set_label(const Daemon *d, const char *set, char *buf, size_t size) 
 
 /* ---- status file ---------------------------------------------------------------- */
 
-static void status_update(Daemon *d) {
+/* The counters as the status file shows them (StatusWriterOps.fill). */
+static void status_fill(DaemonStatus *ret, void *userdata) {
+        Daemon *d = userdata;
         DetectorStats ds;
         SourceStats ss = {};
 
@@ -129,42 +130,17 @@ static void status_update(Daemon *d) {
         d->status.in_progress = ds.in_progress;
         d->status.capacity = ds.capacity;
         d->status.evictions = ds.evictions;
+        *ret = d->status;
 }
 
-static void status_write_now(Daemon *d) {
-        int r;
-
-        if (d->status_disabled)
-                return;
-        status_update(d);
-        d->status_written = now_usec(CLOCK_MONOTONIC);
-        r = status_write(d->options.runtime_dir, &d->status);
-        if (r < 0) {
-                log_warning_errno(r, "Cannot write the status file in %s, `knockwatch status` "
-                                  "will show no counters: %m", d->options.runtime_dir);
-                d->status_disabled = true;
-        }
+static void status_failed(int error, const char *dir, void *userdata) {
+        log_warning_errno(error, "Cannot write the status file in %s, `knockwatch status` "
+                          "will show no counters: %m", dir);
 }
 
-/* Something counted changed: write the file soon (STATUS_WRITE_DELAY, so a burst is one
- * write), and at most once per STATUS_WRITE_INTERVAL. */
+/* Something counted changed: the writer writes the file soon, throttled. */
 static void status_changed(Daemon *d) {
-        int enabled = SD_EVENT_OFF;
-        usec_t due;
-
-        if (d->status_disabled || !d->status_timer)
-                return;
-        (void) sd_event_source_get_enabled(d->status_timer, &enabled);
-        if (enabled != SD_EVENT_OFF)
-                return;
-        due = MAX(now_usec(CLOCK_MONOTONIC) + STATUS_WRITE_DELAY, d->status_written + STATUS_WRITE_INTERVAL);
-        (void) sd_event_source_set_time(d->status_timer, due);
-        (void) sd_event_source_set_enabled(d->status_timer, SD_EVENT_ONESHOT);
-}
-
-static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        status_write_now(userdata);
-        return 0;
+        status_writer_changed(d->status_writer);
 }
 
 /* ---- grant expiry ----------------------------------------------------------------- */
@@ -381,7 +357,7 @@ static int on_source_line(Source *s, const SourceLine *line, void *userdata) {
         size_t n;
         int r;
 
-        r = logline_parse(line->text, line->len, line->form, &event, &reason);
+        r = logline_parse(line->text, line->len, line->form, &d->prefixes, &event, &reason);
         if (r == -ENOMSG)
                 return 0; /* not a PORT_KNOCKING line at all */
         if (line->replayed) {
@@ -501,17 +477,30 @@ static void daemon_close_doors(Daemon *d) {
         d->n_doors = 0;
 }
 
-/* Bring the grants record and the kernel sets together: elements the kernel has that we
- * did not know (granted before we started, or by hand) are recorded so their expiry is
- * logged; live grants the kernel lost (the table was reloaded) are put back with the time
- * they have left; grants of doors that are gone are forgotten. */
-static int daemon_sync_grants(Daemon *d, bool restore) {
+static bool grant_has_set(const Grant *grant, void *userdata) {
+        Daemon *d = userdata;
+        const Door *door = doors_find(d->doors, d->n_doors, grant->door);
+
+        return door && (grant->addr.family == AF_INET ? door->set4 : door->set6)[0];
+}
+
+static void grant_restore(const Grant *grant, uint64_t left_ms, void *userdata) {
+        Daemon *d = userdata;
+        const Door *door = doors_find(d->doors, d->n_doors, grant->door);
+
+        (void) daemon_queue(d, OP_RESTORE, grant->door,
+                            grant->addr.family == AF_INET ? door->set4 : door->set6,
+                            &grant->addr, left_ms, 0, 0);
+}
+
+/* Bring the grants record and the kernel's sets together (grants.h says how). */
+static int daemon_sync_grants(Daemon *d, GrantsSyncMode mode) {
+        _cleanup_(grants_sync_freep) GrantsSync *sync = NULL;
         usec_t now = now_usec(CLOCK_MONOTONIC);
-        _cleanup_(grants_freep) Grants *seen = NULL;
-        size_t restored = 0, forgotten = 0;
+        GrantsSyncResult result;
         int r;
 
-        r = grants_new(grants_max(d->grants), &seen);
+        r = grants_sync_new(d->grants, &sync);
         if (r < 0)
                 return r;
 
@@ -530,39 +519,18 @@ static int daemon_sync_grants(Daemon *d, bool restore) {
                                 log_warning_errno(r, "Cannot list set %s %s: %m", d->table_label, sets[k]);
                                 continue;
                         }
-                        for (size_t e = 0; e < n; e++) {
-                                const NftElement *el = &elements[e];
-                                uint64_t left = el->expires_ms ? el->expires_ms : el->timeout_ms;
-
-                                (void) grants_put(seen, door->spec.name, &el->addr, 0, 0);
-                                if (left > 0 && !grants_get(d->grants, door->spec.name, &el->addr))
-                                        grant_record(d, door->spec.name, &el->addr, left, NULL);
-                        }
+                        for (size_t e = 0; e < n; e++)
+                                grants_sync_seen(sync, d->grants, door->spec.name, &elements[e].addr,
+                                                 elements[e].expires_ms ?: elements[e].timeout_ms, now);
                 }
         }
 
-        for (size_t i = 0; i < grants_size(d->grants);) {
-                const Grant *g = grants_at(d->grants, i);
-                const Door *door = doors_find(d->doors, d->n_doors, g->door);
-                const char *set = !door ? NULL : g->addr.family == AF_INET ? door->set4 : door->set6;
-                Grant old;
-
-                if (!set || !set[0]) {
-                        (void) grants_remove(d->grants, g->door, &g->addr, &old);
-                        forgotten++;
-                        continue; /* the last grant moved into i */
-                }
-                if (restore && !grants_get(seen, g->door, &g->addr) && g->expires > now + USEC_PER_MSEC) {
-                        (void) daemon_queue(d, OP_RESTORE, g->door, set, &g->addr,
-                                            (g->expires - now) / USEC_PER_MSEC, 0, 0);
-                        restored++;
-                }
-                i++;
-        }
-        if (forgotten > 0)
-                log_notice("Forgot %zu grant(s) of doors that no longer exist.", forgotten);
-        if (restored > 0)
-                log_info("Putting back %zu live grant(s) the ruleset reload removed.", restored);
+        grants_sync_finish(sync, d->grants, mode, now, grant_has_set, grant_restore, d, &result);
+        if (result.forgotten > 0)
+                log_notice("Forgot %zu grant(s) of doors that no longer exist.", result.forgotten);
+        if (result.restored > 0)
+                log_info("Putting back %zu live grant(s) the ruleset reload removed.", result.restored);
+        expiry_arm(d, grants_next_expiry(d->grants));
         daemon_commit(d);
         return 0;
 }
@@ -591,7 +559,7 @@ static void daemon_reload(Daemon *d, const char *why) {
         log_info("Doors reloaded (%s): %zu door(s) in table %s.", why, d->n_doors, d->table_label);
         if (d->n_doors == 0)
                 log_warning("Table %s has no usable door; knocks open nothing.", d->table_label);
-        (void) daemon_sync_grants(d, true);
+        (void) daemon_sync_grants(d, GRANTS_SYNC_RESTORE);
         status_changed(d);
 }
 
@@ -680,11 +648,9 @@ static int daemon_setup_event(Daemon *d) {
         if (r >= 0)
                 r = sd_event_source_set_enabled(d->expiry_timer, SD_EVENT_OFF);
         if (r >= 0)
-                r = sd_event_add_time_relative(d->event, &d->status_timer, CLOCK_MONOTONIC,
-                                               STATUS_WRITE_INTERVAL, 100 * USEC_PER_MSEC,
-                                               on_status_timer, d);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(d->status_timer, SD_EVENT_OFF);
+                r = status_writer_new(d->event, d->options.runtime_dir,
+                                      &(StatusWriterOps) { .fill = status_fill, .failed = status_failed },
+                                      d, &d->status_writer);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the event loop: %m");
         d->expiry_armed = USEC_INFINITY;
@@ -720,7 +686,7 @@ static int daemon_setup_nft(Daemon *d) {
                             on_monitor_io, d);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch nftables notifications: %m");
-        return daemon_sync_grants(d, false);
+        return daemon_sync_grants(d, GRANTS_SYNC_KEEP);
 }
 
 static int daemon_setup_source(Daemon *d) {
@@ -769,7 +735,7 @@ int daemon_run(const DaemonOptions *options) {
         if (daemon_setup_event(&d) < 0 || daemon_setup_nft(&d) < 0 || daemon_setup_source(&d) < 0)
                 return EXIT_FAILURE;
 
-        status_write_now(&d);
+        (void) status_writer_flush(d.status_writer);
         log_info("ready: watching %zu door(s) of table %s through %s.", d.n_doors, d.table_label,
                  source_describe(d.source));
         (void) sd_notifyf(false, "READY=1\nSTATUS=Watching %zu door(s) through %s",
@@ -780,7 +746,7 @@ int daemon_run(const DaemonOptions *options) {
         (void) sd_notify(false, "STOPPING=1");
         daemon_commit(&d);
         (void) source_save_position(d.source);
-        status_write_now(&d);
+        (void) status_writer_flush(d.status_writer);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m"), EXIT_FAILURE;
         log_info("Stopped.");

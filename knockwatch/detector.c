@@ -1,61 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * detector.c — per-source recognition of knock sequences (see detector.h).
+ * detector.c — per-source recognition of knock sequences (see detector.h for the rules
+ * a knock follows; docs/ARCHITECTURE.md, "The detector", for why it is built this way
+ * and what a flood of spoofed sources can and cannot do to it).
  *
- * Sequences. Each door contributes its opening sequence and, if it has one, its closing
- * sequence; they are tracked separately, as if they were two doors (a knock may advance
- * the one and reset the other). Every sequence has a 32-bit id, and progress is keyed by
- * (sequence id, source address family, 16 address bytes). detector_set_doors() gives a
- * new sequence the id of an old one when the door name, the kind (open or close), the
- * steps and the window are all equal, so that progress kept across a reload still finds
- * its sequence; every other sequence gets a fresh id from a counter, and progress under an
- * id no longer in use is dropped. (Should the counter ever near 2^32, all progress is
- * dropped and ids start again.)
+ * Sequences: each door gives its opening and, if any, its closing sequence, each with a
+ * 32-bit id; detector_set_doors() keeps the id of a sequence that is unchanged across a
+ * reload (same door, kind, steps and window), so its progress survives.
  *
- * One knock, for each sequence whose steps contain it, in door order, open before close:
- *   - its time is taken as now when it is 0 (unknown) or later than now (clock skew);
- *   - now − time > window of that sequence: ignored for that sequence (stale). The
- *     knock counts as stale in the stats when it was stale for every sequence that has
- *     its step;
- *   - no progress: the first step creates it (index 1, start = time); a one-step
- *     sequence completes at once without being stored; any other step does nothing;
- *   - progress whose start is more than window before this knock: it is dead; the first
- *     step restarts it, any other step removes it;
- *   - the step just matched (index − 1) again: ignored, start kept — a retransmitted SYN.
- *     At index 1 that is the first step arriving again;
- *   - the expected step: index + 1; at the end the sequence completes, an action is
- *     written and the progress removed (a later retransmission of the last step then
- *     finds nothing, and does nothing unless it is also the first step);
- *   - any other step of the sequence: reset; the first step restarts (start = time),
- *     anything else removes the progress.
- * Event times of one source may arrive slightly out of order; a knock earlier than the
- * start of its progress counts as 0 µs after it.
+ * Progress: an Entry per (sequence id, family, address) in progress — the next expected
+ * step and the event time of the first knock. Entries live in one allocation made by
+ * detector_new() (the Detector, `capacity` entries, and the hash index's slots) and are
+ * found through hashtab.h; those in use form an LRU list by 32-bit index (most recent
+ * at the head), the others a free list. A new pair when all are in use evicts the least
+ * recently used. detector_feed() allocates nothing.
  *
- * Memory: one allocation at detector_new(), sized by capacity and never grown: the
- * Detector, `capacity` entries, and an open-addressing table of 2^k >= 2 × capacity
- * slots (load <= 1/2). A slot holds an entry index + 1 (0 = empty) and the entry's
- * 32-bit hash, so most probes never touch an entry. Entries in use form an intrusive
- * doubly linked LRU list by 32-bit index (most recent at the head); free entries a singly
- * linked free list. detector_feed() allocates nothing.
- *
- * Hash: SipHash-2-4 of (id, family, address) under a 128-bit key drawn from getrandom()
- * in detector_new() (its one system call), so a spoofer cannot pick addresses that share
- * a probe run. Linear probing; deletion is by backward shift (each following entry of
- * the run moves back into the hole unless its home slot lies after the hole), so there
- * are no tombstones and lookups stay as short as the load allows.
- *
- * Eviction. A new pair when all `capacity` entries are in use takes the least recently
- * used one. A pair is touched when it is created, advanced, restarted, or sees its last
- * step repeated. Hence the guarantee: a pair in progress survives as long as fewer than
- * `capacity` other pairs were touched since its own last knock. A knock touches at most
- * one pair per sequence containing its step, and only a sequence's first step creates a
- * pair, so a flood of spoofed sources costs the legitimate source nothing as long as it
- * creates fewer than `capacity` pairs between two of that source's knocks.
+ * Time: a knock's time is taken as now when it is 0 (unknown) or later than now; a knock
+ * earlier than the start of its progress counts as 0 µs after it.
  */
-#include <sys/random.h>
-
 #include "detector-internal.h"
 #include "errno-util.h"
+#include "hashtab.h"
 #include "string-util.h"
 #include "time-util.h"
 
@@ -82,13 +47,7 @@ typedef struct Entry {
         uint8_t index;        /* next expected step, 1 … n_steps − 1 */
 } Entry;
 
-typedef struct Slot {
-        uint32_t entry;       /* entry index + 1; 0: empty */
-        uint32_t hash;
-} Slot;
-
 struct Detector {
-        uint8_t key[SIPHASH_KEY_SIZE];
 
         Sequence *sequences;
         size_t n_sequences;
@@ -100,8 +59,7 @@ struct Detector {
         uint32_t lru_head, lru_tail;   /* most and least recently used */
         uint32_t free_head;
 
-        Slot *slots;
-        uint32_t mask;                 /* n_slots − 1 */
+        Hashtab index;                 /* (id, family, address) → entry */
 
         size_t allocated;
         DetectorStats stats;
@@ -117,53 +75,32 @@ static uint32_t key_hash(const Detector *d, uint32_t seq, uint8_t family, const 
         };
 
         memcpy(k + 5, addr, 16);
-        return (uint32_t) siphash24(k, sizeof(k), d->key);
+        return hashtab_hash(&d->index, k, sizeof(k));
 }
 
 static bool entry_is(const Entry *e, uint32_t seq, uint8_t family, const uint8_t addr[16]) {
         return e->seq == seq && e->family == family && memcmp(e->addr, addr, 16) == 0;
 }
 
-/* ---- table ---- */
+typedef struct EntryKey {
+        const Entry *entries;
+        uint32_t seq;
+        uint8_t family;
+        const uint8_t *addr;
+} EntryKey;
+
+static bool entry_has_key(uint32_t idx, const void *userdata) {
+        const EntryKey *k = userdata;
+
+        return entry_is(&k->entries[idx], k->seq, k->family, k->addr);
+}
 
 /* The entry with this key, or NIL. */
 static uint32_t table_find(const Detector *d, uint32_t seq, uint8_t family, const uint8_t addr[16],
                            uint32_t hash) {
-        for (uint32_t i = hash & d->mask;; i = (i + 1) & d->mask) {
-                const Slot *s = &d->slots[i];
+        EntryKey k = { .entries = d->entries, .seq = seq, .family = family, .addr = addr };
 
-                if (s->entry == 0)
-                        return NIL;
-                if (s->hash == hash && entry_is(&d->entries[s->entry - 1], seq, family, addr))
-                        return s->entry - 1;
-        }
-}
-
-static void table_insert(Detector *d, uint32_t idx) {
-        uint32_t hash = d->entries[idx].hash, i;
-
-        for (i = hash & d->mask; d->slots[i].entry != 0; i = (i + 1) & d->mask)
-                ;
-        d->slots[i] = (Slot) { .entry = idx + 1, .hash = hash };
-}
-
-/* Remove entry idx from the table: find its slot, then close the hole by moving back each
- * following entry of the run that may live there (its home is not inside (hole, j]). */
-static void table_remove(Detector *d, uint32_t idx) {
-        uint32_t hole = d->entries[idx].hash & d->mask, j;
-
-        while (d->slots[hole].entry != idx + 1)
-                hole = (hole + 1) & d->mask;
-
-        for (j = (hole + 1) & d->mask; d->slots[j].entry != 0; j = (j + 1) & d->mask) {
-                uint32_t home = d->slots[j].hash & d->mask;
-
-                if (((j - home) & d->mask) >= ((j - hole) & d->mask)) {
-                        d->slots[hole] = d->slots[j];
-                        hole = j;
-                }
-        }
-        d->slots[hole] = (Slot) {};
+        return hashtab_find(&d->index, hash, entry_has_key, &k); /* HASHTAB_NONE is NIL */
 }
 
 /* ---- LRU list ---- */
@@ -203,7 +140,7 @@ static void touch(Detector *d, uint32_t idx) {
 /* ---- entries ---- */
 
 static void entry_remove(Detector *d, uint32_t idx) {
-        table_remove(d, idx);
+        hashtab_remove(&d->index, d->entries[idx].hash, idx);
         lru_unlink(d, idx);
         d->entries[idx].next = d->free_head;
         d->free_head = idx;
@@ -225,7 +162,7 @@ static void entry_add(Detector *d, uint32_t seq, uint8_t family, const uint8_t a
 
         *e = (Entry) { .start = start, .seq = seq, .hash = hash, .family = family, .index = 1 };
         memcpy(e->addr, addr, 16);
-        table_insert(d, idx);
+        hashtab_insert(&d->index, hash, idx);
         lru_push_head(d, idx);
         d->count++;
 }
@@ -240,26 +177,23 @@ static void free_list_init(Detector *d) {
 }
 
 int detector_new_with_key(size_t capacity, const uint8_t key[static SIPHASH_KEY_SIZE], Detector **ret) {
-        size_t n_slots = 2, off_entries, off_slots, total;
+        size_t n_slots, off_entries, off_slots, total;
         Detector *d;
 
         if (capacity < 1 || capacity > DETECTOR_CAPACITY_MAX)
                 return -EINVAL;
-        while (n_slots < 2 * capacity)
-                n_slots <<= 1;
+        n_slots = hashtab_slots_for(capacity);
 
         off_entries = (sizeof(Detector) + _Alignof(Entry) - 1) / _Alignof(Entry) * _Alignof(Entry);
         off_slots = off_entries + capacity * sizeof(Entry);
-        total = off_slots + n_slots * sizeof(Slot);
+        total = off_slots + n_slots * sizeof(HashSlot);
 
         d = calloc(1, total);
         if (!d)
                 return -ENOMEM;
-        memcpy(d->key, key, SIPHASH_KEY_SIZE);
         d->entries = (Entry *) ((uint8_t *) d + off_entries);
-        d->slots = (Slot *) ((uint8_t *) d + off_slots);
+        hashtab_init(&d->index, (HashSlot *) ((uint8_t *) d + off_slots), n_slots, key);
         d->capacity = (uint32_t) capacity;
-        d->mask = (uint32_t) (n_slots - 1);
         d->next_id = 1;
         d->allocated = total;
         free_list_init(d);
@@ -269,18 +203,13 @@ int detector_new_with_key(size_t capacity, const uint8_t key[static SIPHASH_KEY_
 
 int detector_new(size_t capacity, Detector **ret) {
         uint8_t key[SIPHASH_KEY_SIZE];
-        ssize_t n;
+        int r;
 
         if (capacity < 1 || capacity > DETECTOR_CAPACITY_MAX)
                 return -EINVAL;
-        /* Blocks only until the kernel's pool is first initialised, early at boot. */
-        do
-                n = getrandom(key, sizeof(key), 0);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return negative_errno();
-        if ((size_t) n != sizeof(key))
-                return -EIO;
+        r = hashtab_random_key(key);
+        if (r < 0)
+                return r;
         return detector_new_with_key(capacity, key, ret);
 }
 
@@ -402,7 +331,19 @@ static usec_t elapsed(usec_t from, usec_t to) {
         return to > from ? to - from : 0;
 }
 
-/* Apply one knock at time t to one sequence (which has the step). True if it completed. */
+/*
+ * Apply one knock at time t to one sequence that has its step. True if it completed.
+ *   - no progress: the first step creates it (a one-step sequence completes at once,
+ *     without being stored); any other step does nothing;
+ *   - progress whose first knock is more than the window before t is dead: the first
+ *     step restarts it, any other step removes it;
+ *   - the step just matched, again: ignored, start kept (a retransmitted SYN);
+ *   - the expected step: the next index; after the last one the sequence completes and
+ *     the progress is removed;
+ *   - any other step of the sequence: the first step restarts, anything else removes.
+ * A pair is touched (moved to the head of the LRU list) when it is created, advanced,
+ * restarted or sees its last step repeated.
+ */
 static bool advance(Detector *d, const Sequence *s, const KnockAddr *src, const KnockStep *step, usec_t t) {
         bool is_first = knock_step_equal(step, &s->steps[0]);
         uint32_t hash, idx;
@@ -493,8 +434,8 @@ void detector_get_memory(const Detector *d, DetectorMemory *ret) {
         *ret = (DetectorMemory) {
                 .entry_size = sizeof(Entry),
                 .entries_bytes = (size_t) d->capacity * sizeof(Entry),
-                .n_slots = (size_t) d->mask + 1,
-                .table_bytes = ((size_t) d->mask + 1) * sizeof(Slot),
+                .n_slots = (size_t) d->index.mask + 1,
+                .table_bytes = ((size_t) d->index.mask + 1) * sizeof(HashSlot),
                 .total_bytes = d->allocated,
         };
 }
@@ -565,11 +506,11 @@ int detector_check_invariants(const Detector *d, char *msg, size_t size) {
         if (n != d->capacity - d->count)
                 return broken(msg, size, "free list has %u entries, expected %u", n, d->capacity - d->count);
 
-        for (uint32_t j = 0; j <= d->mask; j++) {
-                const Slot *sl = &d->slots[j];
-                uint32_t idx = sl->entry - 1;
+        for (uint32_t j = 0; j <= d->index.mask; j++) {
+                const HashSlot *sl = &d->index.slots[j];
+                uint32_t idx = sl->item - 1;
 
-                if (sl->entry == 0) {
+                if (sl->item == 0) {
                         if (sl->hash != 0)
                                 return broken(msg, size, "empty slot %u has a hash", j);
                         continue;
@@ -581,15 +522,15 @@ int detector_check_invariants(const Detector *d, char *msg, size_t size) {
                 if (sl->hash != d->entries[idx].hash)
                         return broken(msg, size, "slot %u: hash differs from entry %u's", j, idx);
                 /* No empty slot between the home slot and this one, else lookups stop short. */
-                for (uint32_t k = sl->hash & d->mask; k != j; k = (k + 1) & d->mask)
-                        if (d->slots[k].entry == 0)
+                for (uint32_t k = sl->hash & d->index.mask; k != j; k = (k + 1) & d->index.mask)
+                        if (d->index.slots[k].item == 0)
                                 return broken(msg, size, "slot %u: empty slot %u inside its probe run",
                                               j, k);
         }
         if (used_slots != d->count)
                 return broken(msg, size, "%u slots used, %u entries in use", used_slots, d->count);
-        if (used_slots > d->mask / 2 + 1)
-                return broken(msg, size, "load above 1/2: %u of %u slots", used_slots, d->mask + 1);
+        if (used_slots > d->index.mask / 2 + 1)
+                return broken(msg, size, "load above 1/2: %u of %u slots", used_slots, d->index.mask + 1);
         return 0;
 }
 #endif

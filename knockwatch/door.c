@@ -557,6 +557,13 @@ static void problem(Reporter *rep, DoorSeverity severity, const SetEntry *e, con
         rep->fn(severity, e ? e->name : NULL, message, rep->userdata);
 }
 
+/* A problem of the set that makes it unusable for its door. */
+#define unusable(rep, e, ...)                                   \
+        do {                                                    \
+                problem((rep), DOOR_ERROR, (e), __VA_ARGS__);   \
+                (e)->usable = false;                            \
+        } while (0)
+
 static bool steps_equal(const KnockStep *a, unsigned na, const KnockStep *b, unsigned nb) {
         if (na != nb)
                 return false;
@@ -603,43 +610,29 @@ static void check_set(Reporter *rep, SetEntry *e) {
         }
         e->parsed = e->usable = true;
 
-        if (strnlen(info->name, sizeof(info->name)) >= sizeof(info->name)) {
-                problem(rep, DOOR_ERROR, e, "set %s: its name is longer than %zu characters",
-                        e->set, sizeof(info->name) - 1);
-                e->usable = false;
-        }
-        if (info->key_len != 4 && info->key_len != 16) {
-                problem(rep, DOOR_ERROR, e, "set %s: its key is not an address (%u bytes); a door "
-                        "set needs \"type ipv4_addr\" or \"type ipv6_addr\"", e->set, info->key_len);
-                e->usable = false;
-        }
-        if (!(info->flags & NFT_SET_TIMEOUT)) {
-                problem(rep, DOOR_ERROR, e, "set %s: has no \"flags timeout\"; add flags timeout so "
-                        "grants expire", e->set);
-                e->usable = false;
-        }
+        if (strnlen(info->name, sizeof(info->name)) >= sizeof(info->name))
+                unusable(rep, e, "set %s: its name is longer than %zu characters",
+                         e->set, sizeof(info->name) - 1);
+        if (info->key_len != 4 && info->key_len != 16)
+                unusable(rep, e, "set %s: its key is not an address (%u bytes); a door "
+                         "set needs \"type ipv4_addr\" or \"type ipv6_addr\"", e->set, info->key_len);
+        if (!(info->flags & NFT_SET_TIMEOUT))
+                unusable(rep, e, "set %s: has no \"flags timeout\"; add flags timeout so "
+                         "grants expire", e->set);
         /* One address added to an interval set becomes a range reaching to the end of the
          * address space (192.0.2.9-255.255.255.255): one knock would open it to millions. */
-        if (info->flags & NFT_SET_INTERVAL) {
-                problem(rep, DOOR_ERROR, e, "set %s: has \"flags interval\", so a granted address "
-                        "would open a whole range; remove flags interval", e->set);
-                e->usable = false;
-        }
-        if (info->flags & (NFT_SET_MAP | NFT_SET_OBJECT)) {
-                problem(rep, DOOR_ERROR, e, "set %s: is a map; a door needs a plain set of "
-                        "addresses", e->set);
-                e->usable = false;
-        }
-        if (info->flags & NFT_SET_CONSTANT) {
-                problem(rep, DOOR_ERROR, e, "set %s: has \"flags constant\", so nothing can be "
-                        "added to it; remove flags constant", e->set);
-                e->usable = false;
-        }
-        if (info->timeout_ms == 0) {
-                problem(rep, DOOR_ERROR, e, "set %s: door \"%s\" has no default timeout; add e.g. "
-                        "\"timeout 60s\" to the set", e->set, e->spec.name);
-                e->usable = false;
-        }
+        if (info->flags & NFT_SET_INTERVAL)
+                unusable(rep, e, "set %s: has \"flags interval\", so a granted address "
+                         "would open a whole range; remove flags interval", e->set);
+        if (info->flags & (NFT_SET_MAP | NFT_SET_OBJECT))
+                unusable(rep, e, "set %s: is a map; a door needs a plain set of "
+                         "addresses", e->set);
+        if (info->flags & NFT_SET_CONSTANT)
+                unusable(rep, e, "set %s: has \"flags constant\", so nothing can be "
+                         "added to it; remove flags constant", e->set);
+        if (info->timeout_ms == 0)
+                unusable(rep, e, "set %s: door \"%s\" has no default timeout; add e.g. "
+                         "\"timeout 60s\" to the set", e->set, e->spec.name);
 }
 
 static int compare_entries(const void *a, const void *b) {

@@ -27,7 +27,7 @@
  * A comment that does not start with the word "knockwatch" is not ours (that set is
  * no door). "knockwatch NAME" alone attaches the set to a door declared in full by
  * another set (typically the v6 set of a v4 door). Pure parsing and validation; the
- * sets are read from the kernel by nft.c. No I/O here.
+ * sets are read from the kernel by nft-sets.c. No I/O here.
  */
 #pragma once
 
@@ -65,7 +65,7 @@ typedef struct DoorSyntaxError {
  * malformed. comment is NUL-terminated. */
 int door_comment_parse(const char *comment, DoorSpec *ret, DoorSyntaxError *ret_error);
 
-/* What the kernel says about one named set of the table (filled by nft.c). */
+/* What the kernel says about one named set of the table (filled by nft-sets.c). */
 typedef struct DoorSetInfo {
         char name[DOOR_SET_NAME_MAX];
         uint32_t key_len;          /* 4: ipv4_addr, 16: ipv6_addr, else not usable */

@@ -49,3 +49,40 @@ usec_t grants_next_expiry(const Grants *g);
 size_t grants_size(const Grants *g);
 size_t grants_max(const Grants *g);
 const Grant *grants_at(const Grants *g, size_t i);
+
+/*
+ * Bringing the record and the kernel's sets together (after a start or a ruleset reload):
+ * the caller lists every element of every door set and reports each with
+ * grants_sync_seen(), then calls grants_sync_finish(). Policy:
+ *   - an element the record does not know (granted before the daemon started, or by
+ *     hand) is recorded with the time the kernel says it has left, so its expiry is
+ *     logged (adopted); an element without a timeout is left alone;
+ *   - a grant whose door (or the door's set of its address family) is gone is forgotten;
+ *   - a grant the kernel does not hold: with GRANTS_SYNC_RESTORE (the kernel lost it in a
+ *     reload) it is handed to restore() with the time it has left, to be put back;
+ *     with GRANTS_SYNC_KEEP it stays recorded as it is.
+ */
+typedef enum GrantsSyncMode {
+        GRANTS_SYNC_KEEP,
+        GRANTS_SYNC_RESTORE,
+} GrantsSyncMode;
+
+typedef struct GrantsSync GrantsSync;
+
+typedef struct GrantsSyncResult {
+        size_t adopted, restored, forgotten;
+} GrantsSyncResult;
+
+int grants_sync_new(const Grants *g, GrantsSync **ret);
+GrantsSync *grants_sync_free(GrantsSync *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(GrantsSync *, grants_sync_free);
+
+/* One element of door's set, with left_ms left (0: it has no timeout). */
+void grants_sync_seen(GrantsSync *s, Grants *g, const char *door, const KnockAddr *addr,
+                      uint64_t left_ms, usec_t now);
+
+/* has_set(): does the grant's door still have a set for its address family? */
+void grants_sync_finish(GrantsSync *s, Grants *g, GrantsSyncMode mode, usec_t now,
+                        bool (*has_set)(const Grant *grant, void *userdata),
+                        void (*restore)(const Grant *grant, uint64_t left_ms, void *userdata),
+                        void *userdata, GrantsSyncResult *ret);

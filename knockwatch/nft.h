@@ -6,6 +6,11 @@
  * every reply matched to its operation, and follow ruleset changes through the
  * NFNLGRP_NFTABLES multicast group. Facts this relies on: TECH-NOTES.md section 1.
  *
+ * The module is four files, one per job, with nft-internal.h between them:
+ * nft-netlink.c (sockets, receiving, one request or dump), nft-sets.c (sets, comments,
+ * elements), nft-batch.c (queued element changes and their commit), nft-monitor.c
+ * (ruleset notifications). This header is all the rest of knockwatch sees.
+ *
  * Errors are -errno straight from the kernel (ENOENT: table/set/element missing,
  * EPERM: no CAP_NET_ADMIN, EINVAL: wrong key length or no "flags timeout", …);
  * callers name the set when they report them. Nothing here logs.
@@ -37,6 +42,10 @@ Nft *nft_free(Nft *n);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Nft *, nft_free);
 uint32_t nft_portid(const Nft *n);
 
+/* Whether the table exists, and its handle (the kernel gives a table created anew another
+ * handle). -ENOENT: no such table. */
+int nft_get_table_handle(Nft *n, const NftTable *t, uint64_t *ret_handle);
+
 /* All named sets of the table (anonymous "__set…" sets skipped), with their comments.
  * *ret_sets is malloc'ed. -ENOENT: no such table. -EPERM: no CAP_NET_ADMIN. */
 int nft_get_sets(Nft *n, const NftTable *t, DoorSetInfo **ret_sets, size_t *ret_n);
@@ -50,6 +59,58 @@ typedef struct NftElement {
 /* The live elements of one set (expired ones are not listed). -ENOENT: no such set.
  * -EINVAL: the set's key is not an IPv4 or IPv6 address. */
 int nft_get_elements(Nft *n, const NftTable *t, const char *set, NftElement **ret, size_t *ret_n);
+
+/*
+ * What the rules of the table say, as far as knockwatch needs it (nft-rules.c): the `log`
+ * rules (their prefixes, and which knocks reach them), and the rules that let the
+ * addresses of a set through to a port (which ports a door protects). Read from the rules'
+ * expressions; a match knockwatch does not understand is reported as such, never guessed.
+ */
+#define NFT_PREFIX_MAX 128              /* nft allows 127 characters */
+#define NFT_RULE_RANGES_MAX 64
+
+typedef enum NftPorts {
+        NFT_PORTS_ANY,        /* no destination port is matched */
+        NFT_PORTS_RANGES,     /* ranges[] */
+        NFT_PORTS_SET,        /* looked up in the named set `set` */
+        NFT_PORTS_UNKNOWN,    /* matched in a way knockwatch does not read */
+} NftPorts;
+
+typedef struct NftPortRange {
+        uint16_t lo, hi;
+} NftPortRange;
+
+typedef struct NftLogRule {
+        char chain[DOOR_SET_NAME_MAX];
+        int hook;                       /* NF_INET_LOCAL_IN, …; -1: not a base chain */
+        char prefix[NFT_PREFIX_MAX];    /* "" without a prefix */
+        bool to_kernel_log;             /* false: log group N (NFLOG) or level audit */
+        uint8_t l4proto;                /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6; 0: any */
+        bool icmp_echo;                 /* only echo requests */
+        NftPorts ports;
+        NftPortRange ranges[NFT_RULE_RANGES_MAX];
+        size_t n_ranges;
+        char set[DOOR_SET_NAME_MAX];    /* NFT_PORTS_SET */
+        bool set_with_proto;            /* its key is "protocol . port" (totp_ports) */
+} NftLogRule;
+
+typedef struct NftGuard {
+        char set[DOOR_SET_NAME_MAX];    /* a rule looks up the source address in it … */
+        uint8_t l4proto;                /* … for this protocol (0: any) */
+        uint16_t port;                  /* … and destination port (0: any) */
+} NftGuard;
+
+typedef struct NftRules {
+        NftLogRule *logs;
+        size_t n_logs;
+        NftGuard *guards;
+        size_t n_guards;
+} NftRules;
+
+/* Read the table's chains and rules (and the anonymous port sets they use). -ENOENT: no such
+ * table. */
+int nft_get_rules(Nft *n, const NftTable *t, NftRules *ret);
+void nft_rules_done(NftRules *r);
 
 /* Batched element changes, sent by nft_commit(). cookie comes back with the result. */
 #define NFT_BATCH_MAX 256
@@ -79,7 +140,8 @@ int nft_commit(Nft *n, nft_result_fn result, void *userdata);
 typedef struct NftMonitor NftMonitor;
 
 typedef enum NftEventKind {
-        NFT_EVENT_RULESET,         /* our table or one of its sets was created or deleted */
+        NFT_EVENT_RULESET,         /* our table, one of its sets or rules was created or deleted */
+        NFT_EVENT_TABLE_DELETED,   /* our table was deleted (a flush ruleset, a reload) */
         NFT_EVENT_ELEMENT_ADDED,   /* set, addr, timeout_ms, expires_ms valid */
         NFT_EVENT_ELEMENT_DELETED, /* set, addr valid */
         NFT_EVENT_GENERATION,      /* a transaction ended (NEWGEN): act on what came before */

@@ -37,6 +37,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include "errno-util.h"
 #include "fd-util.h"
 #include "linebuf.h"
 #include "source-internal.h"
@@ -89,72 +90,54 @@ static bool owner_trusted(uid_t uid) {
 
 /* The checks of a file that takes the name. Returns 0, or -EBADFD with *ret_error. */
 static int check_file(const char *path, const struct stat *st, char **ret_error) {
-        int r;
-
         if (!S_ISREG(st->st_mode))
-                r = asprintf(ret_error, "refusing %s: not a regular file", path);
-        else if (writable_by_others(st->st_mode))
-                r = asprintf(ret_error, "refusing %s: mode %04o lets group or others write it, "
-                             "so they could forge kernel lines (fix: chmod go-w %s)",
-                             path, (unsigned) (st->st_mode & 07777), path);
-        else if (!owner_trusted(st->st_uid))
-                r = asprintf(ret_error, "refusing %s: owned by uid %u, who could forge kernel "
-                             "lines (fix: chown root %s)", path, (unsigned) st->st_uid, path);
-        else
-                return 0;
-        if (r < 0)
-                *ret_error = NULL;
-        return -EBADFD;
+                return set_error(ret_error, -EBADFD, "refusing %s: not a regular file", path);
+        if (writable_by_others(st->st_mode))
+                return set_error(ret_error, -EBADFD, "refusing %s: mode %04o lets group or others "
+                                 "write it, so they could forge kernel lines (fix: chmod go-w %s)",
+                                 path, (unsigned) (st->st_mode & 07777), path);
+        if (!owner_trusted(st->st_uid))
+                return set_error(ret_error, -EBADFD, "refusing %s: owned by uid %u, who could forge "
+                                 "kernel lines (fix: chown root %s)", path, (unsigned) st->st_uid, path);
+        return 0;
 }
 
 static int check_dir(const char *path, const char *dir, struct stat *ret_stat, char **ret_error) {
         struct stat st;
-        int r;
 
         if (stat(dir, &st) < 0) {
-                r = -errno;
-                if (asprintf(ret_error, "cannot follow %s: directory %s: %s", path, dir,
-                             strerror(-r)) < 0)
-                        *ret_error = NULL;
-                return r;
+                int r = -errno;
+
+                return set_error(ret_error, r, "cannot follow %s: directory %s: %s", path, dir,
+                                 strerror(-r));
         }
         if (!S_ISDIR(st.st_mode))
-                r = asprintf(ret_error, "cannot follow %s: %s is not a directory", path, dir);
-        else if (writable_by_others(st.st_mode) && !(st.st_mode & S_ISVTX))
-                r = asprintf(ret_error, "refusing %s: its directory %s (mode %04o) lets group or "
-                             "others replace it (fix: chmod go-w %s)",
-                             path, dir, (unsigned) (st.st_mode & 07777), dir);
-        else if (!owner_trusted(st.st_uid))
-                r = asprintf(ret_error, "refusing %s: its directory %s is owned by uid %u, who "
-                             "could replace it (fix: chown root %s)",
-                             path, dir, (unsigned) st.st_uid, dir);
-        else {
-                *ret_stat = st;
-                return 0;
-        }
-        if (r < 0)
-                *ret_error = NULL;
-        return S_ISDIR(st.st_mode) ? -EBADFD : -ENOTDIR;
+                return set_error(ret_error, -ENOTDIR, "cannot follow %s: %s is not a directory", path, dir);
+        if (writable_by_others(st.st_mode) && !(st.st_mode & S_ISVTX))
+                return set_error(ret_error, -EBADFD, "refusing %s: its directory %s (mode %04o) lets "
+                                 "group or others replace it (fix: chmod go-w %s)",
+                                 path, dir, (unsigned) (st.st_mode & 07777), dir);
+        if (!owner_trusted(st.st_uid))
+                return set_error(ret_error, -EBADFD, "refusing %s: its directory %s is owned by uid %u, "
+                                 "who could replace it (fix: chown root %s)",
+                                 path, dir, (unsigned) st.st_uid, dir);
+        *ret_stat = st;
+        return 0;
 }
 
 static int permission_error(const char *path, int error, char **ret_error) {
         struct stat st;
         struct group *g;
-        int r;
 
         if (stat(path, &st) < 0)
-                r = asprintf(ret_error, "cannot read %s: %s", path, strerror(-error));
-        else if ((g = getgrgid(st.st_gid)) && (st.st_mode & S_IRGRP))
-                r = asprintf(ret_error, "cannot read %s: %s (mode %04o, group %s: run as root or "
-                             "as a member of group %s)", path, strerror(-error),
-                             (unsigned) (st.st_mode & 07777), g->gr_name, g->gr_name);
-        else
-                r = asprintf(ret_error, "cannot read %s: %s (mode %04o, uid %u gid %u)", path,
-                             strerror(-error), (unsigned) (st.st_mode & 07777),
-                             (unsigned) st.st_uid, (unsigned) st.st_gid);
-        if (r < 0)
-                *ret_error = NULL;
-        return error;
+                return set_error(ret_error, error, "cannot read %s: %s", path, strerror(-error));
+        if ((g = getgrgid(st.st_gid)) && (st.st_mode & S_IRGRP))
+                return set_error(ret_error, error, "cannot read %s: %s (mode %04o, group %s: run as "
+                                 "root or as a member of group %s)", path, strerror(-error),
+                                 (unsigned) (st.st_mode & 07777), g->gr_name, g->gr_name);
+        return set_error(ret_error, error, "cannot read %s: %s (mode %04o, uid %u gid %u)", path,
+                         strerror(-error), (unsigned) (st.st_mode & 07777),
+                         (unsigned) st.st_uid, (unsigned) st.st_gid);
 }
 
 /* Open what the name points to now and check it. -ENOENT (said nowhere) if missing. */
@@ -172,15 +155,10 @@ static int open_checked(FileSource *d, FileHandle *ret, struct stat *ret_stat, c
                         return r;
                 if (r == -EACCES || r == -EPERM)
                         return permission_error(d->path, r, ret_error);
-                if (r == -ELOOP) {
-                        if (asprintf(ret_error, "refusing %s: a symbolic link (give the file "
-                                     "itself)", d->path) < 0)
-                                *ret_error = NULL;
-                        return -EBADFD;
-                }
-                if (asprintf(ret_error, "cannot open %s: %s", d->path, strerror(-r)) < 0)
-                        *ret_error = NULL;
-                return r;
+                if (r == -ELOOP)
+                        return set_error(ret_error, -EBADFD, "refusing %s: a symbolic link (give "
+                                         "the file itself)", d->path);
+                return set_error(ret_error, r, "cannot open %s: %s", d->path, strerror(-r));
         }
         if (fstat(fd, &st) < 0)
                 return -errno;
@@ -225,19 +203,12 @@ static bool same_file(const FileHandle *h, const struct stat *st) {
         return h->fd >= 0 && h->dev == st->st_dev && h->ino == st->st_ino;
 }
 
-_printf_(3, 4)
-static void stop_fatal(Source *s, int error, const char *format, ...) {
+static void file_stop(Source *s) {
         FileSource *d = s->data;
-        char message[512];
-        va_list ap;
 
-        va_start(ap, format);
-        (void) vsnprintf(message, sizeof(message), format, ap);
-        va_end(ap);
         d->stopped = true;
         (void) sd_event_source_set_enabled(d->io, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(d->work, SD_EVENT_OFF);
-        source_notice(s, error, true, "%s", message);
 }
 
 static int deliver_line(const char *line, size_t len, void *userdata) {
@@ -272,14 +243,14 @@ static int check_name(Source *s) {
                  * kernel does not tell its watch (IN_DELETE_SELF waits for the last
                  * reference). Files under the name would then never be seen again. */
                 if (!dir_unchanged(d)) {
-                        stop_fatal(s, -ENOTDIR, "the directory %s of %s was removed or moved",
+                        source_stop(s, -ENOTDIR, "the directory %s of %s was removed or moved",
                                    d->dir, d->path);
                         return -ENOTDIR;
                 }
                 return 0; /* between rotation steps; keep reading what we have */
         }
         if (r < 0) {
-                stop_fatal(s, r, "%s", error ? error : strerror(-r));
+                source_stop(s, r, "%s", error ? error : strerror(-r));
                 return r;
         }
         if (same_file(&d->cur, &st) || same_file(&d->next, &st)) {
@@ -300,7 +271,7 @@ static int check_name(Source *s) {
         r = watch_handle(d, &h);
         if (r < 0) {
                 (void) safe_close(h.fd);
-                stop_fatal(s, r, "cannot watch the new %s with inotify: %s", d->path, strerror(-r));
+                source_stop(s, r, "cannot watch the new %s with inotify: %s", d->path, strerror(-r));
                 return r;
         }
         if (d->cur.fd < 0)
@@ -319,12 +290,12 @@ static int read_cur(Source *s, unsigned *budget, bool *ret_read) {
 
         if (fstat(d->cur.fd, &st) < 0) {
                 r = -errno;
-                stop_fatal(s, r, "cannot stat %s: %s", d->path, strerror(-r));
+                source_stop(s, r, "cannot stat %s: %s", d->path, strerror(-r));
                 return r;
         }
         r = check_file(d->path, &st, &error);
         if (r < 0) {
-                stop_fatal(s, r, "%s", error ? error : strerror(-r));
+                source_stop(s, r, "%s", error ? error : strerror(-r));
                 return r;
         }
         if ((uint64_t) st.st_size < d->cur.offset) {
@@ -341,7 +312,7 @@ static int read_cur(Source *s, unsigned *budget, bool *ret_read) {
                         continue;
                 if (n < 0) {
                         r = -errno;
-                        stop_fatal(s, r, "reading %s failed: %s", d->path, strerror(-r));
+                        source_stop(s, r, "reading %s failed: %s", d->path, strerror(-r));
                         return r;
                 }
                 if (n == 0)
@@ -445,11 +416,11 @@ static int on_inotify(sd_event_source *es, int fd, uint32_t revents, void *userd
 
         r = drain_inotify(s);
         if (r == -ENOTDIR) {
-                stop_fatal(s, r, "the directory %s of %s was removed or moved", d->dir, d->path);
+                source_stop(s, r, "the directory %s of %s was removed or moved", d->dir, d->path);
                 return 0;
         }
         if (r < 0) {
-                stop_fatal(s, r, "reading inotify events for %s failed: %s", d->path, strerror(-r));
+                source_stop(s, r, "reading inotify events for %s failed: %s", d->path, strerror(-r));
                 return 0;
         }
         process(s);
@@ -531,8 +502,7 @@ static int file_open(Source *s, const char *path, char **ret_error) {
                                       IN_ONLYDIR);
         if (d->dir_wd < 0) {
                 r = -errno;
-                if (asprintf(&error, "cannot watch %s with inotify: %s", d->dir, strerror(-r)) < 0)
-                        error = NULL;
+                (void) set_error(&error, r, "cannot watch %s with inotify: %s", d->dir, strerror(-r));
                 goto fail;
         }
 
@@ -549,11 +519,7 @@ static int file_open(Source *s, const char *path, char **ret_error) {
                         return r;
         }
 
-        if (asprintf(&s->description, "file %s", path) < 0) {
-                s->description = NULL;
-                return -ENOMEM;
-        }
-        return 0;
+        return source_set_description(s, "file %s", path);
 
 fail:
         if (ret_error)
@@ -606,5 +572,6 @@ const SourceVTable source_file_vtable = {
         .name = "file",
         .open = file_open,
         .attach = file_attach,
+        .stop = file_stop,
         .done = file_done,
 };

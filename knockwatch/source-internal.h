@@ -16,6 +16,8 @@ typedef struct SourceVTable {
         int (*open)(Source *s, const char *path, char **ret_error);
         /* Add the kind's event sources to s->event. */
         int (*attach)(Source *s);
+        /* Stop delivering for good: disable the kind's event sources (source_stop()). */
+        void (*stop)(Source *s);
         /* Persist the resume position now (NULL: the kind has none). */
         int (*save_position)(Source *s);
         /* Free the kind's data (s->data). */
@@ -51,8 +53,13 @@ void source_end_batch(Source *s);
 /* The resume position changed: save it now if the last save is a second old, else let
  * a one-shot timer save the newest one when that second is over (nothing polls). */
 void source_save_soon(Source *s);
+/* Set what source_describe() says. Returns 0 or -ENOMEM. */
+int source_set_description(Source *s, const char *format, ...) _printf_(2, 3);
 /* Tell the daemon something (see SourceHandlers.notice). */
 void source_notice(Source *s, int error, bool fatal, const char *format, ...) _printf_(4, 5);
+/* Stop for good (the kind's stop(), then a fatal notice): error 0 means the input ended,
+ * error < 0 that the source failed. */
+void source_stop(Source *s, int error, const char *format, ...) _printf_(3, 4);
 
 extern const SourceVTable source_kmsg_vtable;
 extern const SourceVTable source_journal_vtable;

@@ -198,8 +198,8 @@ static int seek_start(Source *s, char **ret_how) {
         }
         if (r == -ENOENT)
                 *ret_how = strdup("from the tail");
-        else if (asprintf(ret_how, "from the tail: saved cursor unusable: %s", strerror(-r)) < 0)
-                *ret_how = NULL;
+        else
+                (void) set_error(ret_how, r, "from the tail: saved cursor unusable: %s", strerror(-r));
         if (!*ret_how)
                 return -ENOMEM;
         d->on_unhandled = false;
@@ -257,13 +257,9 @@ static int journal_open(Source *s, const char *path, char **ret_error) {
         if (r < 0)
                 return set_error(ret_error, r, "cannot seek in %s: %s", what, strerror(-r));
 
-        if (asprintf(&s->description, "journal%s%s (%s%s)",
-                     s->journal_dir ? " " : "", s->journal_dir ?: "", how,
-                     files ? "" : "; no system journal files yet") < 0) {
-                s->description = NULL;
-                return -ENOMEM;
-        }
-        return 0;
+        return source_set_description(s, "journal%s%s (%s%s)", s->journal_dir ? " " : "",
+                                      s->journal_dir ?: "", how,
+                                      files ? "" : "; no system journal files yet");
 }
 
 /* Write the cursor of the last entry read, if it changed. Quiet: no notice (when freeing,

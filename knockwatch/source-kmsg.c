@@ -40,6 +40,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 
+#include "errno-util.h"
 #include "fd-util.h"
 #include "kmsg-record.h"
 #include "source-internal.h"
@@ -105,24 +106,14 @@ static bool dmesg_restricted(void) {
 }
 
 static int open_error(char **ret_error, int error) {
-        int r;
-
-        if (!ret_error)
-                return error;
-        if (error == -EACCES || error == -EPERM) {
-                if (dmesg_restricted())
-                        r = asprintf(ret_error, "cannot open %s: %s: reading the kernel log needs "
-                                     "CAP_SYSLOG (kernel.dmesg_restrict=1) or root",
-                                     KMSG_PATH, strerror(-error));
-                else
-                        r = asprintf(ret_error, "cannot open %s: %s: reading the kernel log needs "
-                                     "read access to %s (root, or CAP_SYSLOG)",
-                                     KMSG_PATH, strerror(-error), KMSG_PATH);
-        } else
-                r = asprintf(ret_error, "cannot open %s: %s", KMSG_PATH, strerror(-error));
-        if (r < 0)
-                *ret_error = NULL;
-        return error;
+        if (error != -EACCES && error != -EPERM)
+                return set_error(ret_error, error, "cannot open %s: %s", KMSG_PATH, strerror(-error));
+        if (dmesg_restricted())
+                return set_error(ret_error, error, "cannot open %s: %s: reading the kernel log needs "
+                                 "CAP_SYSLOG (kernel.dmesg_restrict=1) or root",
+                                 KMSG_PATH, strerror(-error));
+        return set_error(ret_error, error, "cannot open %s: %s: reading the kernel log needs read "
+                         "access to %s (root, or CAP_SYSLOG)", KMSG_PATH, strerror(-error), KMSG_PATH);
 }
 
 /* Returns 1 and fills *ret if a position of this boot is saved, 0 if there is none to
@@ -138,17 +129,13 @@ static int load_position(Source *s, KmsgPosition *ret, char **ret_error) {
         n = state_read(s->state_dir, KMSG_POSITION_FILE, text, sizeof(text));
         if (n == -ENOENT)
                 return 0;
-        if (n < 0 && n != -EFBIG) {
-                if (ret_error && asprintf(ret_error, "cannot read %s/%s: %s", s->state_dir,
-                                          KMSG_POSITION_FILE, strerror(-n)) < 0)
-                        *ret_error = NULL;
-                return n;
-        }
+        if (n < 0 && n != -EFBIG)
+                return set_error(ret_error, n, "cannot read %s/%s: %s", s->state_dir,
+                                 KMSG_POSITION_FILE, strerror(-n));
         if (n < 0 || kmsg_position_parse(text, (size_t) n, &pos) < 0) {
-                if (asprintf(&d->open_notice, "ignoring the malformed position in %s/%s; "
-                             "starting at the tail", s->state_dir, KMSG_POSITION_FILE) < 0)
-                        return -ENOMEM;
-                return 0;
+                (void) set_error(&d->open_notice, 0, "ignoring the malformed position in %s/%s; "
+                                 "starting at the tail", s->state_dir, KMSG_POSITION_FILE);
+                return d->open_notice ? 0 : -ENOMEM;
         }
         if (!streq(pos.boot_id, d->boot_id))
                 return 0; /* another boot: its sequence numbers mean nothing now */
@@ -185,18 +172,12 @@ static int kmsg_open(Source *s, const char *path, char **ret_error) {
                 kmsg_clock_seed(&d->clock, pos.offset, now_usec(CLOCK_MONOTONIC));
                 d->resuming = true;
                 d->resumed_after = pos.seq;
-                r = asprintf(&s->description, "kmsg (%s, resumed after seq %" PRIu64 ")",
-                             KMSG_PATH, pos.seq);
-        } else {
-                if (lseek(d->fd, 0, SEEK_END) < 0)
-                        return open_error(ret_error, -errno);
-                r = asprintf(&s->description, "kmsg (%s, from the tail)", KMSG_PATH);
+                return source_set_description(s, "kmsg (%s, resumed after seq %" PRIu64 ")",
+                                              KMSG_PATH, pos.seq);
         }
-        if (r < 0) {
-                s->description = NULL;
-                return -ENOMEM;
-        }
-        return 0;
+        if (lseek(d->fd, 0, SEEK_END) < 0)
+                return open_error(ret_error, -errno);
+        return source_set_description(s, "kmsg (%s, from the tail)", KMSG_PATH);
 }
 
 static int save_position_now(Source *s) {
@@ -315,11 +296,10 @@ static void end_backlog(Source *s) {
                               " ms not delivered", d->stale, s->max_age / USEC_PER_MSEC);
 }
 
-static void stop_with_error(Source *s, int error, const char *what) {
+static void kmsg_stop(Source *s) {
         KmsgSource *d = s->data;
 
         (void) sd_event_source_set_enabled(d->io, SD_EVENT_OFF);
-        source_notice(s, error, true, "%s %s: %s", what, KMSG_PATH, strerror(-error));
 }
 
 static int on_kmsg(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
@@ -347,7 +327,7 @@ static int on_kmsg(sd_event_source *es, int fd, uint32_t revents, void *userdata
                         }
                         /* EINVAL (a record larger than the buffer) would repeat forever. */
                         source_end_batch(s);
-                        stop_with_error(s, error, "reading");
+                        source_stop(s, error, "reading %s: %s", KMSG_PATH, strerror(-error));
                         return 0;
                 }
                 if (n == 0)
@@ -395,6 +375,7 @@ const SourceVTable source_kmsg_vtable = {
         .name = "kmsg",
         .open = kmsg_open,
         .attach = kmsg_attach,
+        .stop = kmsg_stop,
         .save_position = kmsg_save_position,
         .done = kmsg_done,
 };

@@ -36,8 +36,7 @@ static int stdin_open(Source *s, const char *path, char **ret_error) {
         r = linebuf_init(&d->lines, LOGLINE_LINE_MAX);
         if (r < 0)
                 return r;
-        s->description = strdup("standard input");
-        return s->description ? 0 : -ENOMEM;
+        return source_set_description(s, "standard input");
 }
 
 static int deliver_line(const char *line, size_t len, void *userdata) {
@@ -61,8 +60,7 @@ static int read_chunk(Source *s) {
         if (n == 0) {
                 (void) linebuf_finish(&d->lines, deliver_line, s);
                 source_end_batch(s);
-                (void) sd_event_source_set_enabled(d->io, SD_EVENT_OFF);
-                source_notice(s, 0, true, "end of input");
+                source_stop(s, 0, "end of input");
                 return 0;
         }
         (void) linebuf_feed(&d->lines, buf, (size_t) n, deliver_line, s);
@@ -75,12 +73,8 @@ static int on_stdin(sd_event_source *es, int fd, uint32_t revents, void *userdat
         int r;
 
         r = read_chunk(s);
-        if (r < 0) {
-                StdinSource *d = s->data;
-
-                (void) sd_event_source_set_enabled(d->io, SD_EVENT_OFF);
-                source_notice(s, r, true, "reading standard input failed");
-        }
+        if (r < 0)
+                source_stop(s, r, "reading standard input failed");
         return 0;
 }
 
@@ -102,6 +96,12 @@ static int stdin_attach(Source *s) {
         return r;
 }
 
+static void stdin_stop(Source *s) {
+        StdinSource *d = s->data;
+
+        (void) sd_event_source_set_enabled(d->io, SD_EVENT_OFF);
+}
+
 static void stdin_done(Source *s) {
         StdinSource *d = s->data;
 
@@ -116,5 +116,6 @@ const SourceVTable source_stdin_vtable = {
         .name = "stdin",
         .open = stdin_open,
         .attach = stdin_attach,
+        .stop = stdin_stop,
         .done = stdin_done,
 };

@@ -84,8 +84,7 @@ static int source_open_kind(SourceKind kind, const char *path, const SourceOptio
 int source_open(SourceKind kind, const char *path, const SourceOptions *options,
                 Source **ret, char **ret_error) {
         _cleanup_free_ char *kmsg_error = NULL;
-        char *description;
-        int r;
+        int r, k;
 
         if (ret_error)
                 *ret_error = NULL;
@@ -95,24 +94,16 @@ int source_open(SourceKind kind, const char *path, const SourceOptions *options,
         /* auto: /dev/kmsg delivers a line 3–8 ms after the packet, the journal about 0.4 s
          * later (journald batches its change notifications), so prefer kmsg. */
         r = source_open_kind(SOURCE_KMSG, NULL, options, ret, &kmsg_error);
-        if (r >= 0) {
-                if (asprintf(&description, "%s; chosen as /dev/kmsg is readable and the fastest source",
-                             source_describe(*ret)) < 0)
-                        return -ENOMEM;
-        } else {
-                int k = r;
-
-                r = source_open_kind(SOURCE_JOURNAL, NULL, options, ret, ret_error);
-                if (r < 0)
-                        return r;
-                if (asprintf(&description, "%s; chosen as /dev/kmsg cannot be read: %s",
-                             source_describe(*ret), kmsg_error ? kmsg_error : strerror(-k)) < 0)
-                        return -ENOMEM;
-        }
-        /* Keep what the kind said (e.g. where it resumed) and add why it was chosen. */
-        free((*ret)->description);
-        (*ret)->description = description;
-        return 0;
+        if (r >= 0)
+                /* Keep what the kind said (e.g. where it resumed) and add why it was chosen. */
+                return source_set_description(*ret, "%s; chosen as /dev/kmsg is readable and the "
+                                              "fastest source", source_describe(*ret));
+        k = r;
+        r = source_open_kind(SOURCE_JOURNAL, NULL, options, ret, ret_error);
+        if (r < 0)
+                return r;
+        return source_set_description(*ret, "%s; chosen as /dev/kmsg cannot be read: %s",
+                                      source_describe(*ret), kmsg_error ? kmsg_error : strerror(-k));
 }
 
 int source_attach(Source *s, sd_event *event, const SourceHandlers *handlers, void *userdata) {
@@ -213,13 +204,43 @@ void source_end_batch(Source *s) {
                 s->handlers.batch_end(s, s->userdata);
 }
 
-void source_notice(Source *s, int error, bool fatal, const char *format, ...) {
+int source_set_description(Source *s, const char *format, ...) {
+        char *description;
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&description, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        free(s->description);
+        s->description = description;
+        return 0;
+}
+
+static void notice_v(Source *s, int error, bool fatal, const char *format, va_list ap) {
         char message[512];
+
+        (void) vsnprintf(message, sizeof(message), format, ap);
+        if (s->handlers.notice)
+                s->handlers.notice(s, error, fatal, message, s->userdata);
+}
+
+void source_notice(Source *s, int error, bool fatal, const char *format, ...) {
         va_list ap;
 
         va_start(ap, format);
-        (void) vsnprintf(message, sizeof(message), format, ap);
+        notice_v(s, error, fatal, format, ap);
         va_end(ap);
-        if (s->handlers.notice)
-                s->handlers.notice(s, error, fatal, message, s->userdata);
+}
+
+void source_stop(Source *s, int error, const char *format, ...) {
+        va_list ap;
+
+        if (s->vtable->stop)
+                s->vtable->stop(s);
+        va_start(ap, format);
+        notice_v(s, error, true, format, ap);
+        va_end(ap);
 }

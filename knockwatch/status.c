@@ -94,3 +94,82 @@ int status_read(const char *dir, DaemonStatus *ret) {
                 return r;
         return status_parse(buf, ret);
 }
+
+struct StatusWriter {
+        sd_event_source *timer;      /* one-shot, off while nothing is due */
+        char *dir;
+        StatusWriterOps ops;
+        void *userdata;
+        usec_t written;              /* CLOCK_MONOTONIC of the last write */
+        bool disabled;
+};
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) status_writer_flush(userdata);
+        return 0;
+}
+
+int status_writer_new(sd_event *event, const char *dir, const StatusWriterOps *ops, void *userdata,
+                      StatusWriter **ret) {
+        _cleanup_(status_writer_freep) StatusWriter *w = NULL;
+        int r;
+
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        w->ops = *ops;
+        w->userdata = userdata;
+        w->dir = strdup(dir);
+        if (!w->dir)
+                return -ENOMEM;
+        r = sd_event_add_time(event, &w->timer, CLOCK_MONOTONIC, USEC_INFINITY,
+                              100 * USEC_PER_MSEC, on_status_timer, w);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(w->timer, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+StatusWriter *status_writer_free(StatusWriter *w) {
+        if (!w)
+                return NULL;
+        sd_event_source_disable_unref(w->timer);
+        free(w->dir);
+        free(w);
+        return NULL;
+}
+
+void status_writer_changed(StatusWriter *w) {
+        int enabled = SD_EVENT_OFF;
+        usec_t due;
+
+        if (!w || w->disabled)
+                return;
+        (void) sd_event_source_get_enabled(w->timer, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return; /* already due */
+        due = MAX(now_usec(CLOCK_MONOTONIC) + STATUS_WRITE_DELAY, w->written + STATUS_WRITE_INTERVAL);
+        (void) sd_event_source_set_time(w->timer, due);
+        (void) sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
+}
+
+int status_writer_flush(StatusWriter *w) {
+        DaemonStatus s = {};
+        int r;
+
+        if (w->disabled)
+                return -ESHUTDOWN;
+        (void) sd_event_source_set_enabled(w->timer, SD_EVENT_OFF);
+        w->ops.fill(&s, w->userdata);
+        w->written = now_usec(CLOCK_MONOTONIC);
+        r = status_write(w->dir, &s);
+        if (r < 0) {
+                w->disabled = true;
+                if (w->ops.failed)
+                        w->ops.failed(r, w->dir, w->userdata);
+        }
+        return r;
+}

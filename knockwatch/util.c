@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * util.c — the few out-of-line helpers of errno-util.h, parse-util.h, string-util.h
- * and time-util.h.
+ * util.c — the few out-of-line helpers of alloc-util.h, errno-util.h, parse-util.h,
+ * string-util.h and time-util.h.
  */
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "alloc-util.h"
 #include "errno-util.h"
 #include "parse-util.h"
 #include "string-util.h"
@@ -23,23 +24,20 @@ int set_error(char **ret_error, int error, const char *format, ...) {
         return error;
 }
 
-int parse_uint(const char *s, size_t n, uint64_t max, uint64_t *ret) {
-        uint64_t v = 0;
+int array_reserve(void **items, size_t n, size_t *allocated, size_t size, size_t max) {
+        size_t a;
+        void *p;
 
-        if (n == 0 || n > 20 || (s[0] == '0' && n > 1))
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                unsigned digit = (unsigned) (s[i] - '0');
-
-                if (!ascii_isdigit(s[i]))
-                        return -EINVAL;
-                if (v > (UINT64_MAX - digit) / 10)
-                        return -ERANGE;
-                v = v * 10 + digit;
-        }
-        if (v > max)
-                return -ERANGE;
-        *ret = v;
+        if (n < *allocated)
+                return 0;
+        if (n >= max)
+                return -E2BIG;
+        a = MIN(MAX(*allocated * 2, (size_t) 8), max);
+        p = reallocarray(*items, a, size);
+        if (!p)
+                return -ENOMEM;
+        *items = p;
+        *allocated = a;
         return 0;
 }
 

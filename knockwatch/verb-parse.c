@@ -30,7 +30,7 @@ static int on_line(const char *line, size_t len, void *userdata) {
         int r;
 
         c->lineno++;
-        r = logline_parse(line, len, LOGLINE_FORM_ANY, &ev, &reason);
+        r = logline_parse(line, len, LOGLINE_FORM_ANY, &logline_prefixes_any, &ev, &reason);
         if (r > 0) {
                 char addr[KNOCK_ADDR_STRLEN], step[KNOCK_STEP_STRLEN];
 

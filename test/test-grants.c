@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "grants.h"
+#include "string-util.h"
 #include "tests.h"
 #include "time-util.h"
 
@@ -109,9 +110,54 @@ TEST(model) {
         }
 }
 
+static bool has_set_not_web(const Grant *grant, void *userdata) {
+        return !streq(grant->door, "web");
+}
+
+static void note_restore(const Grant *grant, uint64_t left_ms, void *userdata) {
+        KnockAddr *restored = userdata;
+
+        ASSERT_STREQ(grant->door, "ssh");
+        ASSERT_EQ(left_ms, 40);
+        *restored = grant->addr;
+}
+
+/* A reload: the kernel holds b (unknown to the record) and c (permanent); the record holds a
+ * (lost by the kernel) and a grant of the vanished door web. */
+TEST(sync) {
+        _cleanup_(grants_freep) Grants *g = NULL;
+        KnockAddr a = addr4(2), b = addr4(3), c = addr4(4), restored = {};
+        GrantsSyncResult result;
+
+        for (int mode = GRANTS_SYNC_KEEP; mode <= GRANTS_SYNC_RESTORE; mode++) {
+                _cleanup_(grants_sync_freep) GrantsSync *sync = NULL;
+
+                g = grants_free(g);
+                ASSERT_OK(grants_new(8, &g));
+                ASSERT_EQ(grants_put(g, "ssh", &a, 1000 + 40 * USEC_PER_MSEC, 60000), 1);
+                ASSERT_EQ(grants_put(g, "web", &a, 5000, 60000), 1);
+                ASSERT_OK(grants_sync_new(g, &sync));
+                grants_sync_seen(sync, g, "ssh", &b, 30000, 1000);
+                grants_sync_seen(sync, g, "ssh", &c, 0, 1000);
+                restored = (KnockAddr) {};
+                grants_sync_finish(sync, g, mode, 1000, has_set_not_web, note_restore, &restored, &result);
+
+                ASSERT_EQ(result.adopted, 1);
+                ASSERT_EQ(result.forgotten, 1);
+                ASSERT_EQ(result.restored, mode == GRANTS_SYNC_RESTORE ? 1 : 0);
+                ASSERT_EQ(knock_addr_equal(&restored, &a), mode == GRANTS_SYNC_RESTORE);
+                ASSERT_TRUE(grants_get(g, "web", &a) == NULL);
+                ASSERT_TRUE(grants_get(g, "ssh", &a) != NULL);   /* kept; restored if asked */
+                ASSERT_EQ(grants_get(g, "ssh", &b)->expires, 1000 + 30000 * USEC_PER_MSEC);
+                ASSERT_TRUE(grants_get(g, "ssh", &c) == NULL);   /* permanent: not ours to log */
+                ASSERT_EQ(grants_size(g), 2);
+        }
+}
+
 int main(void) {
         RUN(put_get_remove);
         RUN(expire);
         RUN(model);
+        RUN(sync);
         return 0;
 }

@@ -27,6 +27,11 @@ typedef struct Case {
         char reason[128];         /* "" when the corpus does not say */
 } Case;
 
+/* The corpus is read with the plain prefix and one secret accepted (hostile-prefix-*.txt
+ * has lines with it, with others and with none). */
+#define TEST_SECRET "KwTestSecret0123456789"
+static LoglinePrefixes prefixes = { .plain = true };
+
 static Case cases[CASE_MAX];
 static size_t n_cases;
 
@@ -44,6 +49,7 @@ static int errno_from_name(const char *s) {
                 int error;
         } names[] = {
                 { "ENOMSG", ENOMSG }, { "EPERM", EPERM }, { "E2BIG", E2BIG }, { "EBADMSG", EBADMSG },
+                { "EACCES", EACCES },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
@@ -176,7 +182,7 @@ static void check_case(const Case *c, LoglineForm form) {
         KnockEvent ev = {};
         int r;
 
-        r = logline_parse(c->line, c->len, form, &ev, &reason);
+        r = logline_parse(c->line, c->len, form, &prefixes, &ev, &reason);
         if (r != c->expect ||
             (r == 1 && (!knock_addr_equal(&ev.src, &c->event.src) ||
                         !knock_step_equal(&ev.step, &c->event.step) || ev.time != 0)) ||
@@ -239,7 +245,7 @@ TEST(truncation) {
                         KnockEvent ev;
                         int r;
 
-                        r = logline_parse(c->line, k, c->form, &ev, &reason);
+                        r = logline_parse(c->line, k, c->form, &prefixes, &ev, &reason);
                         /* A rejected line may well start with a good one; a line that is
                          * ours must not turn into another knock, or into one at all. */
                         if ((r == 1 && c->expect == 0) ||
@@ -265,14 +271,18 @@ TEST(control_bytes) {
 
         for (size_t i = 0; i < n_cases; i++) {
                 const Case *c = &cases[i];
-                const char *prefix;
-                size_t from;
+                const char *prefix, *in;
+                size_t from, header;
 
                 if (c->expect != 1)
                         continue;
                 prefix = memmem(c->line, c->len, LOGLINE_PREFIX, strlen(LOGLINE_PREFIX));
                 ASSERT_TRUE(prefix);
                 from = (size_t) (prefix - c->line);
+                /* where the kernel's header starts, after the prefix and its secret */
+                in = memmem(prefix, c->len - from, " IN=", 4);
+                ASSERT_TRUE(in);
+                header = (size_t) (in + 1 - c->line);
                 for (size_t k = 0; k < c->len; k++)
                         for (size_t b = 0; b < ELEMENTSOF(bad); b++) {
                                 char line[sizeof(c->line)];
@@ -282,14 +292,14 @@ TEST(control_bytes) {
 
                                 memcpy(line, c->line, c->len);
                                 line[k] = bad[b];
-                                r = logline_parse(line, c->len, c->form, &ev, &reason);
+                                r = logline_parse(line, c->len, c->form, &prefixes, &ev, &reason);
                                 if (r >= 0 || (k >= from && r != -EBADMSG && r != -ENOMSG)) {
                                         fprintf(stderr, "%s:%u byte %zu = 0x%02x: got %d (%s)\n",
                                                 c->file, c->lineno, k, (unsigned) (uint8_t) bad[b],
                                                 r, reason);
                                         abort();
                                 }
-                                if (k >= from + strlen(LOGLINE_PREFIX) + 3)
+                                if (k >= header + 3)
                                         ASSERT_ERROR(r, EBADMSG);
                         }
         }
@@ -321,17 +331,17 @@ TEST(bounds) {
         size_t n;
 
         n = padded_knock(buf, sizeof(buf), "", LOGLINE_MESSAGE_MAX);
-        ASSERT_EQ(logline_parse(buf, n, LOGLINE_FORM_KERNEL, &ev, &reason), 1);
+        ASSERT_EQ(logline_parse(buf, n, LOGLINE_FORM_KERNEL, &prefixes, &ev, &reason), 1);
         ASSERT_EQ(ev.step.value, 3721);
         n = padded_knock(buf, sizeof(buf), "", LOGLINE_MESSAGE_MAX + 1);
-        ASSERT_ERROR(logline_parse(buf, n, LOGLINE_FORM_KERNEL, &ev, &reason), E2BIG);
+        ASSERT_ERROR(logline_parse(buf, n, LOGLINE_FORM_KERNEL, &prefixes, &ev, &reason), E2BIG);
         ASSERT_STREQ(reason, "message too long");
 
         /* syslog: the message bound and the line bound both apply */
         n = padded_knock(buf, sizeof(buf), syslog_head, strlen(syslog_head) + LOGLINE_MESSAGE_MAX);
-        ASSERT_EQ(logline_parse(buf, n, LOGLINE_FORM_SYSLOG, &ev, &reason), 1);
+        ASSERT_EQ(logline_parse(buf, n, LOGLINE_FORM_SYSLOG, &prefixes, &ev, &reason), 1);
         n = padded_knock(buf, sizeof(buf), syslog_head, strlen(syslog_head) + LOGLINE_MESSAGE_MAX + 1);
-        ASSERT_ERROR(logline_parse(buf, n, LOGLINE_FORM_SYSLOG, &ev, &reason), E2BIG);
+        ASSERT_ERROR(logline_parse(buf, n, LOGLINE_FORM_SYSLOG, &prefixes, &ev, &reason), E2BIG);
 
         /* a host name long enough to push a message within its bound over the line bound */
         {
@@ -344,23 +354,23 @@ TEST(bounds) {
                 h = strlen(head);
                 n = padded_knock(buf, sizeof(buf), head, LOGLINE_LINE_MAX);
                 ASSERT_TRUE(n - h <= LOGLINE_MESSAGE_MAX);
-                ASSERT_EQ(logline_parse(buf, n, LOGLINE_FORM_SYSLOG, &ev, &reason), 1);
+                ASSERT_EQ(logline_parse(buf, n, LOGLINE_FORM_SYSLOG, &prefixes, &ev, &reason), 1);
                 n = padded_knock(buf, sizeof(buf), head, LOGLINE_LINE_MAX + 1);
-                ASSERT_ERROR(logline_parse(buf, n, LOGLINE_FORM_SYSLOG, &ev, &reason), E2BIG);
+                ASSERT_ERROR(logline_parse(buf, n, LOGLINE_FORM_SYSLOG, &prefixes, &ev, &reason), E2BIG);
                 ASSERT_STREQ(reason, "line too long");
         }
 
         /* what linebuf hands out for an over-long line: bound + 1 bytes */
         memset(buf, 'x', sizeof(buf));
-        ASSERT_ERROR(logline_parse(buf, LOGLINE_LINE_MAX + 1, LOGLINE_FORM_ANY, &ev, &reason), E2BIG);
-        ASSERT_ERROR(logline_parse(buf, sizeof(buf), LOGLINE_FORM_ANY, &ev, &reason), E2BIG);
+        ASSERT_ERROR(logline_parse(buf, LOGLINE_LINE_MAX + 1, LOGLINE_FORM_ANY, &prefixes, &ev, &reason), E2BIG);
+        ASSERT_ERROR(logline_parse(buf, sizeof(buf), LOGLINE_FORM_ANY, &prefixes, &ev, &reason), E2BIG);
 
         /* empty and tiny lines */
-        ASSERT_ERROR(logline_parse("", 0, LOGLINE_FORM_ANY, &ev, &reason), ENOMSG);
-        ASSERT_ERROR(logline_parse(NULL, 0, LOGLINE_FORM_KERNEL, &ev, &reason), ENOMSG);
-        ASSERT_ERROR(logline_parse(NULL, 0, LOGLINE_FORM_SYSLOG, &ev, &reason), ENOMSG);
-        ASSERT_ERROR(logline_parse(NULL, 0, LOGLINE_FORM_DMESG, &ev, &reason), ENOMSG);
-        ASSERT_ERROR(logline_parse("[", 1, LOGLINE_FORM_ANY, &ev, &reason), ENOMSG);
+        ASSERT_ERROR(logline_parse("", 0, LOGLINE_FORM_ANY, &prefixes, &ev, &reason), ENOMSG);
+        ASSERT_ERROR(logline_parse(NULL, 0, LOGLINE_FORM_KERNEL, &prefixes, &ev, &reason), ENOMSG);
+        ASSERT_ERROR(logline_parse(NULL, 0, LOGLINE_FORM_SYSLOG, &prefixes, &ev, &reason), ENOMSG);
+        ASSERT_ERROR(logline_parse(NULL, 0, LOGLINE_FORM_DMESG, &prefixes, &ev, &reason), ENOMSG);
+        ASSERT_ERROR(logline_parse("[", 1, LOGLINE_FORM_ANY, &prefixes, &ev, &reason), ENOMSG);
 }
 
 /* ret_reason is optional; ret_event is written only for a knock. */
@@ -373,20 +383,65 @@ TEST(outputs) {
 
         memset(&ev, 0xaa, sizeof(ev));
         sentinel = ev;
-        ASSERT_EQ(logline_parse(line, strlen(line), LOGLINE_FORM_KERNEL, &ev, NULL), 0);
+        ASSERT_EQ(logline_parse(line, strlen(line), LOGLINE_FORM_KERNEL, &prefixes, &ev, NULL), 0);
         ASSERT_EQ(memcmp(&ev, &sentinel, sizeof(ev)), 0);
-        ASSERT_EQ(logline_parse(line, strlen(line), LOGLINE_FORM_KERNEL, &ev, &reason), 0);
+        ASSERT_EQ(logline_parse(line, strlen(line), LOGLINE_FORM_KERNEL, &prefixes, &ev, &reason), 0);
         ASSERT_STREQ(reason, "SYN with ACK");
-        ASSERT_ERROR(logline_parse(line, 10, LOGLINE_FORM_KERNEL, &ev, NULL), ENOMSG);
+        ASSERT_ERROR(logline_parse(line, 10, LOGLINE_FORM_KERNEL, &prefixes, &ev, NULL), ENOMSG);
         ASSERT_EQ(memcmp(&ev, &sentinel, sizeof(ev)), 0);
 }
 
+TEST(prefixes) {
+        static const char line_fmt[] = "PORT_KNOCKING %sIN=kw0 OUT= SRC=192.0.2.2 DST=192.0.2.1 LEN=60 "
+                                       "PROTO=TCP SPT=1 DPT=3721 RES=0x00 SYN URGP=0 ";
+        LoglinePrefixes none = {}, secret_only = {};
+        const char *secret, *reason;
+        char line[512];
+        KnockEvent ev;
+        size_t len;
+
+        /* What a log rule's prefix may be. */
+        ASSERT_EQ(logline_prefix_classify("PORT_KNOCKING ", 14, &secret, &len), 1);
+        ASSERT_EQ(logline_prefix_classify("PORT_KNOCKING " TEST_SECRET " ", 14 + 22 + 1, &secret, &len), 2);
+        ASSERT_EQ(len, 22);
+        ASSERT_TRUE(memcmp(secret, TEST_SECRET, 22) == 0);
+        ASSERT_EQ(logline_prefix_classify("other ", 6, &secret, &len), 0);
+        ASSERT_EQ(logline_prefix_classify("PORT_KNOCKING", 13, &secret, &len), 0);
+        ASSERT_ERROR(logline_prefix_classify("PORT_KNOCKING short ", 20, &secret, &len), EINVAL);
+        ASSERT_ERROR(logline_prefix_classify("PORT_KNOCKING " TEST_SECRET, 14 + 22, &secret, &len), EINVAL);
+        ASSERT_ERROR(logline_prefix_classify("PORT_KNOCKING " TEST_SECRET " x ", 14 + 22 + 3, &secret, &len), EINVAL);
+        ASSERT_ERROR(logline_prefix_classify("PORT_KNOCKING KwTestSecret0123456789! ", 38, &secret, &len), EINVAL);
+        ASSERT_ERROR(logline_prefixes_add_secret(&secret_only, "0123456789abcde", 15), EINVAL);
+        ASSERT_ERROR(logline_prefixes_add_secret(&secret_only, "0123456789abcde-", 16), EINVAL);
+        ASSERT_EQ(logline_prefixes_add_secret(&secret_only, TEST_SECRET, 22), 1);
+        ASSERT_EQ(logline_prefixes_add_secret(&secret_only, TEST_SECRET, 22), 0);
+
+        /* The plain prefix: only where allowed. */
+        len = (size_t) snprintf(line, sizeof(line), line_fmt, "");
+        ASSERT_EQ(logline_parse(line, len, LOGLINE_FORM_KERNEL, &prefixes, &ev, &reason), 1);
+        ASSERT_ERROR(logline_parse(line, len, LOGLINE_FORM_KERNEL, &secret_only, &ev, &reason), EACCES);
+        ASSERT_ERROR(logline_parse(line, len, LOGLINE_FORM_KERNEL, &none, &ev, &reason), EACCES);
+        /* Our secret: with it; another secret: refused; any secret: for reading logs. */
+        len = (size_t) snprintf(line, sizeof(line), line_fmt, TEST_SECRET " ");
+        ASSERT_EQ(logline_parse(line, len, LOGLINE_FORM_KERNEL, &secret_only, &ev, &reason), 1);
+        ASSERT_EQ(ev.step.value, 3721);
+        ASSERT_ERROR(logline_parse(line, len, LOGLINE_FORM_KERNEL, &none, &ev, &reason), EACCES);
+        len = (size_t) snprintf(line, sizeof(line), line_fmt, "KwTestSecret0123456780 ");
+        ASSERT_ERROR(logline_parse(line, len, LOGLINE_FORM_KERNEL, &secret_only, &ev, &reason), EACCES);
+        ASSERT_EQ(logline_parse(line, len, LOGLINE_FORM_KERNEL, &logline_prefixes_any, &ev, &reason), 1);
+        /* Not a knockwatch prefix at all: another rule's. */
+        len = (size_t) snprintf(line, sizeof(line), line_fmt, "X ");
+        ASSERT_ERROR(logline_parse(line, len, LOGLINE_FORM_KERNEL, &logline_prefixes_any, &ev, &reason), ENOMSG);
+}
+
 int main(void) {
+        ASSERT_EQ(logline_prefixes_add_secret(&prefixes, TEST_SECRET, STRLEN(TEST_SECRET)), 1);
         load_corpus();
         RUN(corpus);
         RUN(truncation);
         RUN(control_bytes);
         RUN(bounds);
         RUN(outputs);
+        RUN(prefixes);
         return 0;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test-nft.c — nft.c against the real kernel. Run by test-nft.sh inside a network
+ * test-nft.c — the nft module (nft-*.c) against the real kernel. Run by test-nft.sh inside a network
  * namespace of its own, after it loaded the ruleset whose path is argv[1] (the sets
  * below are the ones that file declares). Every check reads the kernel back: through
- * nft.c and, independently, through the nft command (run without a shell).
+ * the nft module and, independently, through the nft command (run without a shell).
  *
  *   test-nft RULESET    everything, as root (CAP_NET_ADMIN) in the namespace
  *   test-nft --eperm    without CAP_NET_ADMIN: every request must fail with EPERM
@@ -344,7 +344,7 @@ TEST(get_sets) {
 
 /* Create (or delete) a set in table inet kwtest with raw user data, as only a program
  * that does not use nft could: one batch with one message, sent and acknowledged here
- * with libmnl directly so that this does not depend on nft.c. */
+ * with libmnl directly so that this does not depend on the nft module. */
 static void raw_set(uint16_t type, const char *name, const void *udata, uint32_t udata_len) {
         _cleanup_free_ char *buf = malloc(MNL_SOCKET_BUFFER_SIZE);
         struct mnl_nlmsg_batch *b;
@@ -886,6 +886,83 @@ static void test_eperm(void) {
         printf("ok - eperm\n");
 }
 
+static void assert_range(const NftLogRule *l, size_t i, uint16_t lo, uint16_t hi) {
+        ASSERT_TRUE(i < l->n_ranges);
+        ASSERT_EQ(l->ranges[i].lo, lo);
+        ASSERT_EQ(l->ranges[i].hi, hi);
+}
+
+/* The log rules and guards of "table inet kwrules" in test-nft.sh, in rule order. */
+TEST(get_rules) {
+        _cleanup_(nft_freep) Nft *n = NULL;
+        NftRules rules = {};
+        const NftLogRule *l;
+        NftTable t, missing;
+
+        ASSERT_OK(nft_table_parse("inet:kwrules", &t));
+        ASSERT_OK(nft_table_parse("inet:nosuchtable", &missing));
+        ASSERT_OK(nft_open(&n));
+        ASSERT_ERROR(nft_get_rules(n, &missing, &rules), ENOENT);
+        ASSERT_OK(nft_get_rules(n, &t, &rules));
+        ASSERT_EQ(rules.n_logs, 10);
+
+        l = &rules.logs[0]; /* tcp dport { 3721, 4728, 6742 } … syn log prefix "PORT_KNOCKING " */
+        ASSERT_STREQ(l->prefix, "PORT_KNOCKING ");
+        ASSERT_STREQ(l->chain, "input");
+        ASSERT_EQ(l->hook, NF_INET_LOCAL_IN);
+        ASSERT_TRUE(l->to_kernel_log);
+        ASSERT_EQ(l->l4proto, IPPROTO_TCP);
+        ASSERT_EQ(l->ports, NFT_PORTS_RANGES);
+        ASSERT_EQ(l->n_ranges, 3);
+        assert_range(l, 0, 3721, 3721);
+        assert_range(l, 1, 4728, 4728);
+        assert_range(l, 2, 6742, 6742);
+
+        l = &rules.logs[1]; /* udp dport 5000 with a secret */
+        ASSERT_STREQ(l->prefix, "PORT_KNOCKING KwTestSecret0123456789 ");
+        ASSERT_EQ(l->l4proto, IPPROTO_UDP);
+        ASSERT_EQ(l->n_ranges, 1);
+        assert_range(l, 0, 5000, 5000);
+
+        l = &rules.logs[2]; /* tcp dport 1000-2000 */
+        ASSERT_EQ(l->ports, NFT_PORTS_RANGES);
+        assert_range(l, 0, 1000, 2000);
+
+        l = &rules.logs[3]; /* tcp dport { 100-200, 300, 60000-65535 }: an interval set */
+        ASSERT_EQ(l->ports, NFT_PORTS_RANGES);
+        ASSERT_EQ(l->n_ranges, 3);
+        assert_range(l, 0, 100, 200);
+        assert_range(l, 1, 300, 300);
+        assert_range(l, 2, 60000, 65535);
+
+        l = &rules.logs[4]; /* meta l4proto . th dport @totp_ports */
+        ASSERT_EQ(l->ports, NFT_PORTS_SET);
+        ASSERT_STREQ(l->set, "totp_ports");
+        ASSERT_TRUE(l->set_with_proto);
+        ASSERT_EQ(l->l4proto, 0);
+
+        l = &rules.logs[5]; /* icmp type echo-request */
+        ASSERT_EQ(l->l4proto, IPPROTO_ICMP);
+        ASSERT_TRUE(l->icmp_echo);
+        ASSERT_EQ(l->ports, NFT_PORTS_ANY);
+
+        ASSERT_FALSE(rules.logs[6].to_kernel_log); /* log group 1: NFLOG */
+        l = &rules.logs[7]; /* a bare log */
+        ASSERT_STREQ(l->prefix, "");
+        ASSERT_EQ(l->l4proto, 0);
+        ASSERT_EQ(l->ports, NFT_PORTS_ANY);
+        ASSERT_EQ(rules.logs[8].hook, NF_INET_LOCAL_OUT);
+        ASSERT_EQ(rules.logs[9].hook, -1); /* a regular chain */
+
+        ASSERT_EQ(rules.n_guards, 2);
+        ASSERT_STREQ(rules.guards[0].set, "ssh4");
+        ASSERT_EQ(rules.guards[0].l4proto, IPPROTO_TCP);
+        ASSERT_EQ(rules.guards[0].port, 22);
+        ASSERT_STREQ(rules.guards[1].set, "ssh6");
+        ASSERT_EQ(rules.guards[1].port, 22);
+        nft_rules_done(&rules);
+}
+
 int main(int argc, char *argv[]) {
         ASSERT_OK(nft_table_parse("inet:kwtest", &table));
         if (argc == 2 && streq(argv[1], "--eperm")) {
@@ -909,5 +986,6 @@ int main(int argc, char *argv[]) {
         RUN(set_full);
         RUN(bulk);
         RUN(monitor);
+        RUN(get_rules);
         return 0;
 }

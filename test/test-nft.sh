@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# test-nft.sh — nft.c on the real kernel: loads the ruleset below into a network
+# test-nft.sh — the nft module (nft-*.c) on the real kernel: loads the ruleset below into a network
 # namespace of its own and runs test-nft there, once as root and once without
 # CAP_NET_ADMIN (every request must then fail with EPERM). test-nft.c holds the
 # assertions and knows the sets declared here. Slot 1 (namespace name); the element
@@ -49,6 +49,32 @@ table ip kwtest {
 }
 table inet other {
         set allow4 { type ipv4_addr; flags timeout; }
+}
+table inet kwrules {
+        set totp_ports { type inet_proto . inet_service; flags timeout; }
+        set ssh4 { type ipv4_addr; flags timeout; timeout 1m; }
+        set ssh6 { type ipv6_addr; flags timeout; timeout 1m; }
+        chain input {
+                type filter hook input priority filter; policy accept;
+                tcp dport { 3721, 4728, 6742 } tcp flags & (fin | syn | rst | ack) == syn log prefix "PORT_KNOCKING " level warn
+                udp dport 5000 log prefix "PORT_KNOCKING KwTestSecret0123456789 "
+                tcp dport 1000-2000 log prefix "PORT_KNOCKING "
+                tcp dport { 100-200, 300, 60000-65535 } log prefix "PORT_KNOCKING "
+                meta l4proto . th dport @totp_ports log prefix "PORT_KNOCKING KwTestSecret0123456789 "
+                icmp type echo-request log prefix "PORT_KNOCKING "
+                tcp dport 7 log group 1 prefix "PORT_KNOCKING "
+                log
+                tcp dport 22 ip saddr @ssh4 accept
+                tcp dport 22 ip6 saddr @ssh6 accept
+                tcp dport 22 drop
+        }
+        chain output {
+                type filter hook output priority filter; policy accept;
+                tcp dport 9 log prefix "PORT_KNOCKING "
+        }
+        chain sub {
+                tcp dport 8 log prefix "PORT_KNOCKING "
+        }
 }
 NFT
 in_ns() { ip netns exec "$NS" "$@"; }
