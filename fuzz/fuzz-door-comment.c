@@ -81,9 +81,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         DoorSetInfo sets[2] = {
-                { .name = "fuzz4", .key_len = 4, .flags = NFT_SET_TIMEOUT, .timeout_ms = 1000,
+                { .name = "fuzz4", .key_type = DOOR_KEY_TYPE_IPV4, .key_len = 4, .flags = NFT_SET_TIMEOUT, .timeout_ms = 1000,
                   .has_comment = true },
-                { .key_len = 16, .flags = NFT_SET_TIMEOUT, .timeout_ms = 1000, .has_comment = true },
+                { .key_type = DOOR_KEY_TYPE_IPV6, .key_len = 16, .flags = NFT_SET_TIMEOUT, .timeout_ms = 1000, .has_comment = true },
         };
         char *comment = sets[0].comment;
         DoorSyntaxError error = { .column = 0 };

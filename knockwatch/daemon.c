@@ -28,9 +28,13 @@
 #include "door.h"
 #include "duration.h"
 #include "grants.h"
+#include "hooks.h"
 #include "log.h"
 #include "logline.h"
+#include "logrules.h"
+#include "ruleset.h"
 #include "status.h"
+#include "sysctl-util.h"
 #include "string-util.h"
 #include "time-util.h"
 
@@ -38,6 +42,8 @@
 #define REJECT_WARN_INTERVAL (60 * USEC_PER_SEC)
 /* Grant expiries closer together than this are logged by one timer wake-up. */
 #define EXPIRY_ACCURACY (250 * USEC_PER_MSEC)
+/* How often at most net.netfilter.nf_log_all_netns is read again while lines arrive. */
+#define NETNS_CHECK_INTERVAL USEC_PER_SEC
 
 typedef enum OpKind {
         OP_GRANT,      /* a sequence completed */
@@ -51,6 +57,7 @@ typedef struct PendingOp {
         char set[DOOR_SET_NAME_MAX];
         KnockAddr addr;
         uint64_t timeout_ms;
+        uint64_t set_handle; /* of the set, as the doors were read */
         usec_t read_time;    /* when the line that completed it was read; 0 if none */
         usec_t event_time;   /* when the kernel logged the last knock; 0 if none */
 } PendingOp;
@@ -69,6 +76,7 @@ typedef struct Daemon {
         sd_event_source *expiry_timer;
         usec_t expiry_armed;           /* when expiry_timer fires; USEC_INFINITY if off */
         StatusWriter *status_writer;
+        Hooks *hooks;                  /* NULL without --exec-on-grant/--exec-on-revoke */
 
         Door *doors;
         size_t n_doors;
@@ -76,7 +84,13 @@ typedef struct Daemon {
         size_t n_actions;
         bool table_missing;
         bool ruleset_dirty;
-        LoglinePrefixes prefixes;      /* what a line must start with to count */
+        NftRules rules;                /* the table's log rules and guards, as last read */
+        LogTrust trust;                /* which prefixes count; whether the log may grant */
+        bool trust_known;
+        int log_all_netns;             /* the sysctl as last read: 0 or 1 (also for errors) */
+        usec_t netns_checked;          /* CLOCK_MONOTONIC of the last read */
+        bool netns_error_logged;
+        bool trust_problem_logged;
 
         PendingOp pending[NFT_BATCH_MAX];
         size_t n_pending;
@@ -96,12 +110,14 @@ static void daemon_free(Daemon *d) {
         source_free(d->source);
         d->source = NULL;
         status_writer_free(d->status_writer);
+        hooks_free(d->hooks);
         nft_monitor_free(d->monitor);
         nft_free(d->nft);
         detector_free(d->detector);
         grants_free(d->grants);
         free(d->doors);
         free(d->actions);
+        nft_rules_done(&d->rules);
         sd_event_unref(d->event);
 }
 
@@ -116,6 +132,7 @@ static void status_fill(DaemonStatus *ret, void *userdata) {
         Daemon *d = userdata;
         DetectorStats ds;
         SourceStats ss = {};
+        HooksStats hs;
 
         detector_get_stats(d->detector, &ds);
         if (d->source) {
@@ -130,6 +147,12 @@ static void status_fill(DaemonStatus *ret, void *userdata) {
         d->status.in_progress = ds.in_progress;
         d->status.capacity = ds.capacity;
         d->status.evictions = ds.evictions;
+        status_count_live(&d->status, d->grants);
+        hooks_get_stats(d->hooks, &hs);
+        d->status.hook_runs = hs.runs;
+        d->status.hook_failures = hs.failures;
+        d->status.hook_timeouts = hs.timeouts;
+        d->status.hook_drops = hs.drops;
         *ret = d->status;
 }
 
@@ -138,9 +161,35 @@ static void status_failed(int error, const char *dir, void *userdata) {
                           "will show no counters: %m", dir);
 }
 
+static void metrics_failed(int error, const char *path, void *userdata) {
+        if (error < 0)
+                log_warning_errno(error, "Cannot write the metrics file %s (trying again with each "
+                                  "change): %m", path);
+        else
+                log_notice("Writing the metrics file %s again.", path);
+}
+
 /* Something counted changed: the writer writes the file soon, throttled. */
 static void status_changed(Daemon *d) {
         status_writer_changed(d->status_writer);
+}
+
+/* ---- hooks ------------------------------------------------------------------------ */
+
+static void on_hook_report(const HookReport *r, void *userdata) {
+        char text[1024];
+        int level;
+
+        (void) hook_report_describe(r, text, sizeof(text), &level);
+        log_full(level, "%s", text);
+        status_changed(userdata);
+}
+
+/* After the change is committed and audited; never waits for the hook. */
+static void run_hook(Daemon *d, HookEvent event, const KnockAddr *addr, const char *door, const char *label,
+                     uint64_t timeout_ms, const char *reason) {
+        (void) hooks_run(d->hooks, &(HookContext) { .event = event, .source = *addr, .door = door,
+                                                    .set = label, .timeout_ms = timeout_ms, .reason = reason });
 }
 
 /* ---- grant expiry ----------------------------------------------------------------- */
@@ -162,6 +211,8 @@ static void on_grant_expired(const Grant *grant, void *userdata) {
         set_label(d, set, label, sizeof(label));
         audit_log(AUDIT_REVOKE, &grant->addr, grant->door, label, 0, "expired");
         d->status.expiries++;
+        status_count_door(&d->status, grant->door, DOOR_COUNTER_EXPIRIES);
+        run_hook(d, HOOK_EVENT_REVOKE, &grant->addr, grant->door, label, 0, "expired");
 }
 
 static int on_expiry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -174,12 +225,23 @@ static int on_expiry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* The door's set for an address family ("" if it has none), with its handle and timeout. */
+static const char *door_set_of(const Door *door, int family, uint64_t *ret_handle, uint64_t *ret_timeout_ms) {
+        bool v4 = family == AF_INET;
+
+        if (ret_handle)
+                *ret_handle = v4 ? door->handle4 : door->handle6;
+        if (ret_timeout_ms)
+                *ret_timeout_ms = v4 ? door->timeout4_ms : door->timeout6_ms;
+        return v4 ? door->set4 : door->set6;
+}
+
 static void grant_record(Daemon *d, const char *door, const KnockAddr *addr, uint64_t timeout_ms,
-                         int *ret_new) {
+                         uint64_t set_handle, int *ret_new) {
         usec_t expires = now_usec(CLOCK_MONOTONIC) + timeout_ms * USEC_PER_MSEC;
         int r;
 
-        r = grants_put(d->grants, door, addr, expires, timeout_ms);
+        r = grants_put(d->grants, door, addr, expires, timeout_ms, set_handle);
         if (r == -ENOSPC && !d->grants_full_warned) {
                 log_warning("The record of live grants is full (%zu); the expiry of further "
                             "grants will not be logged.", grants_max(d->grants));
@@ -239,21 +301,27 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
         switch (op->kind) {
         case OP_GRANT:
         case OP_RESTORE:
-                grant_record(d, op->door, &op->addr, op->timeout_ms, &is_new);
+                grant_record(d, op->door, &op->addr, op->timeout_ms, op->set_handle, &is_new);
                 if (op->kind == OP_RESTORE)
                         audit_log(AUDIT_GRANT, &op->addr, op->door, label, op->timeout_ms, "restored");
                 else if (is_new == 0) {
                         d->status.refreshes++;
+                        status_count_door(&d->status, op->door, DOOR_COUNTER_REFRESHES);
                         audit_log(AUDIT_REFRESH, &op->addr, op->door, label, op->timeout_ms, "sequence");
+                        run_hook(d, HOOK_EVENT_REFRESH, &op->addr, op->door, label, op->timeout_ms, "sequence");
                 } else {
                         d->status.grants++;
+                        status_count_door(&d->status, op->door, DOOR_COUNTER_GRANTS);
                         audit_log(AUDIT_GRANT, &op->addr, op->door, label, op->timeout_ms, "sequence");
+                        run_hook(d, HOOK_EVENT_GRANT, &op->addr, op->door, label, op->timeout_ms, "sequence");
                 }
                 break;
         case OP_REVOKE:
                 (void) grants_remove(d->grants, op->door, &op->addr, NULL);
                 d->status.revokes++;
+                status_count_door(&d->status, op->door, DOOR_COUNTER_REVOKES);
                 audit_log(AUDIT_REVOKE, &op->addr, op->door, label, 0, "closing-sequence");
+                run_hook(d, HOOK_EVENT_REVOKE, &op->addr, op->door, label, 0, "closing-sequence");
                 break;
         }
         /* For bench/bench-latency: all times CLOCK_MONOTONIC. */
@@ -265,42 +333,109 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
 }
 
 static void daemon_commit(Daemon *d) {
+        bool from_log = false;
         int r;
 
         if (d->n_pending == 0)
                 return;
+        /* The position that covers the lines behind these changes is saved before they are
+         * made: a crash in between then loses them (the knock is to be made again) rather
+         * than makes them twice after the restart. */
+        for (size_t i = 0; i < d->n_pending && !from_log; i++)
+                from_log = d->pending[i].kind != OP_RESTORE;
+        if (from_log && d->source)
+                (void) source_save_position(d->source);
         r = nft_commit(d->nft, on_commit_result, d);
         if (r < 0)
                 log_error_errno(r, "Sending the nftables batch failed: %m");
         d->n_pending = 0;
 }
 
-static int daemon_queue(Daemon *d, OpKind kind, const char *door, const char *set,
-                        const KnockAddr *addr, uint64_t timeout_ms, usec_t event_time,
-                        usec_t read_time) {
-        PendingOp *op;
+/* Queue op (kind, door, set, addr, timeout_ms, set_handle and the times filled in). */
+static int daemon_queue(Daemon *d, const PendingOp *op) {
         int r;
 
         if (d->n_pending >= NFT_BATCH_MAX)
                 daemon_commit(d);
-        op = &d->pending[d->n_pending];
+        if (op->kind == OP_REVOKE)
+                r = nft_queue_delete(d->nft, &d->options.table, op->set, &op->addr, d->n_pending);
+        else
+                r = nft_queue_add(d->nft, &d->options.table, op->set, &op->addr, op->timeout_ms, d->n_pending);
+        if (r < 0)
+                return log_error_errno(r, "Cannot queue an nftables operation on set %s: %m", op->set);
+        d->pending[d->n_pending++] = *op;
+        return 0;
+}
+
+/* An operation on the door's set of addr's family; false if the door has no such set. */
+static bool pending_op_init(PendingOp *op, OpKind kind, const Door *door, const KnockAddr *addr) {
+        uint64_t handle, timeout_ms;
+        const char *set = door_set_of(door, addr->family, &handle, &timeout_ms);
+
         *op = (PendingOp) {
                 .kind = kind,
                 .addr = *addr,
-                .timeout_ms = timeout_ms,
-                .event_time = event_time,
-                .read_time = read_time,
+                .set_handle = handle,
+                .timeout_ms = kind == OP_REVOKE ? 0 : timeout_ms,
         };
-        (void) snprintf(op->door, sizeof(op->door), "%s", door);
+        (void) snprintf(op->door, sizeof(op->door), "%s", door->spec.name);
         (void) snprintf(op->set, sizeof(op->set), "%s", set);
-        if (kind == OP_REVOKE)
-                r = nft_queue_delete(d->nft, &d->options.table, set, addr, d->n_pending);
-        else
-                r = nft_queue_add(d->nft, &d->options.table, set, addr, timeout_ms, d->n_pending);
-        if (r < 0)
-                return log_error_errno(r, "Cannot queue an nftables operation on set %s: %m", set);
-        d->n_pending++;
-        return 0;
+        return set[0] != 0;
+}
+
+/* ---- which lines count ------------------------------------------------------------ */
+
+/* Read net.netfilter.nf_log_all_netns (as this process, in the host's namespace, sees it).
+ * An error counts as 1. Returns true if the value changed. */
+static bool daemon_read_netns(Daemon *d) {
+        int r = sysctl_read_nf_log_all_netns(), value = r == 0 ? 0 : 1;
+
+        if (r < 0 && !d->netns_error_logged) {
+                log_warning_errno(r, "Cannot read %s: %m; taking it as 1 (lines from other network "
+                                  "namespaces may reach the kernel log).", SYSCTL_NF_LOG_ALL_NETNS);
+                d->netns_error_logged = true;
+        }
+        if (value == d->log_all_netns)
+                return false;
+        d->log_all_netns = value;
+        return true;
+}
+
+/* Work out again which prefixes count, from the table's log rules and the sysctl, and say
+ * what changed: the prefixes at info level, a log that may grant nothing at error level. */
+static void daemon_update_trust(Daemon *d, const char *why) {
+        char text[1024];
+        const char *problem;
+        LogTrust t;
+
+        log_trust_compute(&d->rules, d->log_all_netns, &t);
+        if (memcmp(&t.prefixes, &d->trust.prefixes, sizeof(t.prefixes)) != 0 || !d->trust_known)
+                log_info("Taking knocks from log lines with %u secret prefix(es)%s (%s; "
+                         "net.netfilter.nf_log_all_netns=%d).", t.prefixes.n_secrets,
+                         t.prefixes.plain ? " and the plain \"PORT_KNOCKING \" prefix" : "", why,
+                         t.log_all_netns);
+        if (t.secrets_overflow)
+                log_warning("Table %s has log rules with more than %u different secrets; knockwatch "
+                            "takes the first %u.", d->table_label, LOGLINE_SECRETS_MAX, LOGLINE_SECRETS_MAX);
+        problem = log_trust_problem(&t, d->table_label, text, sizeof(text));
+        if (problem && (!d->trust_problem_logged || log_trust_grants(&d->trust)))
+                log_error("%s.", problem);
+        else if (!problem && d->trust_problem_logged)
+                log_notice("Knocks from the log are granted again (%s).", why);
+        d->trust_problem_logged = problem != NULL;
+        (void) snprintf(d->status.problem, sizeof(d->status.problem), "%s", problem ?: "");
+        d->trust = t;
+        d->trust_known = true;
+        status_changed(d);
+}
+
+/* While lines arrive, the sysctl is read again at most once a second (no timer when idle). */
+static void daemon_recheck_netns(Daemon *d, usec_t now) {
+        if (d->netns_checked != 0 && now - d->netns_checked < NETNS_CHECK_INTERVAL)
+                return;
+        d->netns_checked = now;
+        if (daemon_read_netns(d))
+                daemon_update_trust(d, "net.netfilter.nf_log_all_netns changed");
 }
 
 /* ---- knocks ------------------------------------------------------------------------ */
@@ -308,24 +443,31 @@ static int daemon_queue(Daemon *d, OpKind kind, const char *door, const char *se
 static void on_detector_action(Daemon *d, const DetectorAction *a, const KnockEvent *event,
                                usec_t read_time) {
         const Door *door = &d->doors[a->door];
-        bool v4 = a->src.family == AF_INET;
-        const char *set = v4 ? door->set4 : door->set6;
         char addr[KNOCK_ADDR_STRLEN];
+        const Grant *g;
+        PendingOp op;
 
         d->status.sequences++;
-        if (!set[0]) {
+        status_count_door(&d->status, door->spec.name, DOOR_COUNTER_SEQUENCES);
+        if (!pending_op_init(&op, a->verdict == DETECTOR_OPEN ? OP_GRANT : OP_REVOKE, door, &a->src)) {
                 log_warning("%s completed the %s sequence of door %s, which has no IPv%c set; "
                             "nothing changed.", knock_addr_format(&a->src, addr),
                             a->verdict == DETECTOR_OPEN ? "opening" : "closing",
-                            door->spec.name, v4 ? '4' : '6');
+                            door->spec.name, a->src.family == AF_INET ? '4' : '6');
                 return;
         }
-        if (a->verdict == DETECTOR_OPEN)
-                (void) daemon_queue(d, OP_GRANT, door->spec.name, set, &a->src,
-                                    v4 ? door->timeout4_ms : door->timeout6_ms, event->time, read_time);
-        else
-                (void) daemon_queue(d, OP_REVOKE, door->spec.name, set, &a->src, 0, event->time,
-                                    read_time);
+        op.event_time = event->time;
+        op.read_time = read_time;
+        /* A refresh never shortens a grant: a longer one (knockwatch grant --timeout=1h) keeps
+         * the time it has left. */
+        g = op.kind == OP_GRANT ? grants_get(d->grants, door->spec.name, &a->src) : NULL;
+        if (g) {
+                usec_t now = now_usec(CLOCK_MONOTONIC);
+
+                if (g->expires > now && (g->expires - now) / USEC_PER_MSEC > op.timeout_ms)
+                        op.timeout_ms = (g->expires - now) / USEC_PER_MSEC;
+        }
+        (void) daemon_queue(d, &op);
 }
 
 /* Log text from the wire only escaped and bounded. */
@@ -357,7 +499,8 @@ static int on_source_line(Source *s, const SourceLine *line, void *userdata) {
         size_t n;
         int r;
 
-        r = logline_parse(line->text, line->len, line->form, &d->prefixes, &event, &reason);
+        daemon_recheck_netns(d, line->read_time);
+        r = logline_parse(line->text, line->len, line->form, &d->trust.prefixes, &event, &reason);
         if (r == -ENOMSG)
                 return 0; /* not a PORT_KNOCKING line at all */
         if (line->replayed) {
@@ -374,6 +517,7 @@ static int on_source_line(Source *s, const SourceLine *line, void *userdata) {
         d->status.lines++;
         status_changed(d);
         if (r < 0) {
+                d->status.rejected_by[reject_reason_classify(r, reason)]++;
                 note_rejected(d, line, reason);
                 return 0;
         }
@@ -385,6 +529,7 @@ static int on_source_line(Source *s, const SourceLine *line, void *userdata) {
                 return 0;
         }
         d->status.knocks++;
+        status_count_knock(&d->status, d->doors, d->n_doors, &event.step);
         event.time = line->time;
         log_debug("Knock %s %s", knock_addr_format(&event.src, addr), knock_step_format(&event.step, step));
 
@@ -443,11 +588,16 @@ static usec_t doors_max_window(const Door *doors, size_t n) {
 static int daemon_load_doors(Daemon *d) {
         _cleanup_free_ DoorSetInfo *sets = NULL;
         _cleanup_free_ Door *doors = NULL;
+        _cleanup_(nft_rules_done) NftRules rules = {};
         DetectorAction *actions;
         size_t n_sets = 0, n_doors = 0;
+        LogTrust trust;
         int r;
 
         r = nft_get_sets(d->nft, &d->options.table, &sets, &n_sets);
+        if (r < 0)
+                return r;
+        r = nft_get_rules(d->nft, &d->options.table, &rules);
         if (r < 0)
                 return r;
         r = doors_build(sets, n_sets, &doors, &n_doors, on_door_problem, d);
@@ -465,8 +615,17 @@ static int daemon_load_doors(Daemon *d) {
         free(d->actions);
         d->doors = TAKE_PTR(doors);
         d->n_doors = n_doors;
+        status_set_doors(&d->status, d->doors, d->n_doors);
         d->actions = actions;
         d->n_actions = 2 * n_doors + 2;
+        nft_rules_done(&d->rules);
+        d->rules = rules;
+        rules = (NftRules) {};
+
+        /* A door step that no log rule logs never opens: say so with every reload. */
+        log_trust_compute(&d->rules, d->log_all_netns, &trust);
+        (void) logrules_check(&d->rules, &trust, d->doors, d->n_doors, on_door_problem, d);
+        daemon_update_trust(d, "the table's log rules");
         return 0;
 }
 
@@ -475,26 +634,32 @@ static void daemon_close_doors(Daemon *d) {
         free(d->doors);
         d->doors = NULL;
         d->n_doors = 0;
+        status_set_doors(&d->status, NULL, 0);
 }
 
-static bool grant_has_set(const Grant *grant, void *userdata) {
+static GrantSetState grant_set_state(const Grant *grant, void *userdata) {
         Daemon *d = userdata;
         const Door *door = doors_find(d->doors, d->n_doors, grant->door);
+        uint64_t handle;
 
-        return door && (grant->addr.family == AF_INET ? door->set4 : door->set6)[0];
+        if (!door || !door_set_of(door, grant->addr.family, &handle, NULL)[0])
+                return GRANT_SET_GONE;
+        return handle == grant->set_handle ? GRANT_SET_SAME : GRANT_SET_RENEWED;
 }
 
 static void grant_restore(const Grant *grant, uint64_t left_ms, void *userdata) {
         Daemon *d = userdata;
         const Door *door = doors_find(d->doors, d->n_doors, grant->door);
+        PendingOp op;
 
-        (void) daemon_queue(d, OP_RESTORE, grant->door,
-                            grant->addr.family == AF_INET ? door->set4 : door->set6,
-                            &grant->addr, left_ms, 0, 0);
+        if (!door || !pending_op_init(&op, OP_RESTORE, door, &grant->addr))
+                return;
+        op.timeout_ms = left_ms;
+        (void) daemon_queue(d, &op);
 }
 
 /* Bring the grants record and the kernel's sets together (grants.h says how). */
-static int daemon_sync_grants(Daemon *d, GrantsSyncMode mode) {
+static int daemon_sync_grants(Daemon *d) {
         _cleanup_(grants_sync_freep) GrantsSync *sync = NULL;
         usec_t now = now_usec(CLOCK_MONOTONIC);
         GrantsSyncResult result;
@@ -506,44 +671,95 @@ static int daemon_sync_grants(Daemon *d, GrantsSyncMode mode) {
 
         for (size_t i = 0; i < d->n_doors; i++) {
                 const Door *door = &d->doors[i];
-                const char *sets[2] = { door->set4, door->set6 };
 
-                for (size_t k = 0; k < 2; k++) {
+                for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {
                         _cleanup_free_ NftElement *elements = NULL;
+                        uint64_t handle;
+                        const char *set = door_set_of(door, family, &handle, NULL);
                         size_t n = 0;
 
-                        if (!sets[k][0])
+                        if (!set[0])
                                 continue;
-                        r = nft_get_elements(d->nft, &d->options.table, sets[k], &elements, &n);
+                        r = nft_get_elements(d->nft, &d->options.table, set, &elements, &n);
                         if (r < 0) {
-                                log_warning_errno(r, "Cannot list set %s %s: %m", d->table_label, sets[k]);
+                                log_warning_errno(r, "Cannot list set %s %s: %m", d->table_label, set);
                                 continue;
                         }
                         for (size_t e = 0; e < n; e++)
                                 grants_sync_seen(sync, d->grants, door->spec.name, &elements[e].addr,
-                                                 elements[e].expires_ms ?: elements[e].timeout_ms, now);
+                                                 elements[e].expires_ms ?: elements[e].timeout_ms, handle, now);
                 }
         }
 
-        grants_sync_finish(sync, d->grants, mode, now, grant_has_set, grant_restore, d, &result);
+        grants_sync_finish(sync, d->grants, now, grant_set_state, grant_restore, d, &result);
         if (result.forgotten > 0)
                 log_notice("Forgot %zu grant(s) of doors that no longer exist.", result.forgotten);
+        if (result.dropped > 0)
+                log_notice("%zu grant(s) are no longer in their sets (removed outside knockwatch); "
+                           "forgotten.", result.dropped);
         if (result.restored > 0)
-                log_info("Putting back %zu live grant(s) the ruleset reload removed.", result.restored);
+                log_info("Putting back %zu live grant(s) that a ruleset reload removed.", result.restored);
         expiry_arm(d, grants_next_expiry(d->grants));
         daemon_commit(d);
         return 0;
 }
 
+/* What the doors protected, for a message: "door ssh (tcp port 22), door web (its ports)". */
+static void protected_ports(const Daemon *d, char *buf, size_t size) {
+        size_t len = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < d->n_doors && len < size; i++) {
+                char ports[256];
+
+                len += (size_t) snprintf(buf + len, size - len, "%sdoor %s (%s)", i > 0 ? ", " : "",
+                                         d->doors[i].spec.name,
+                                         logrules_protected(&d->rules, &d->doors[i], ports, sizeof(ports)));
+        }
+}
+
+/* The table is gone: put it back from the ruleset file, and read the doors of what was put
+ * back. Returns 0, or -ENOENT with the reason logged at error level. */
+static int daemon_restore_table(Daemon *d, const char *why, const char *protected) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        if (!d->options.ruleset || !d->options.ruleset[0]) {
+                log_error("Table %s is gone (%s): %s %s not protected by it until it is back. Load it "
+                          "again (nft -f FILE), or run knockwatch with --ruleset=FILE to have it put "
+                          "back at once.", d->table_label, why, protected[0] ? protected : "its doors",
+                          protected[0] ? "are" : "are");
+                return -ENOENT;
+        }
+        r = ruleset_load_file(d->options.ruleset, &error);
+        if (r < 0) {
+                log_error_errno(r, "Table %s is gone (%s) and cannot be put back: %s. %s %s not "
+                                "protected by it until it is back.", d->table_label, why,
+                                error ?: strerror(-r), protected[0] ? protected : "Its doors",
+                                "are");
+                return -ENOENT;
+        }
+        r = daemon_load_doors(d);
+        if (r < 0) {
+                log_error_errno(r, "Table %s was put back from %s, but cannot be read: %m. %s are not "
+                                "protected by it.", d->table_label, d->options.ruleset,
+                                protected[0] ? protected : "Its doors");
+                return -ENOENT;
+        }
+        log_notice("Table %s was gone (%s); put it back from %s.", d->table_label, why, d->options.ruleset);
+        return 0;
+}
+
 static void daemon_reload(Daemon *d, const char *why) {
+        char protected[1024];
         int r;
 
         d->ruleset_dirty = false;
+        protected_ports(d, protected, sizeof(protected));
         r = daemon_load_doors(d);
+        if (r == -ENOENT)
+                r = daemon_restore_table(d, why, protected);
         if (r == -ENOENT) {
-                if (!d->table_missing)
-                        log_warning("Table %s is gone (%s); every door is closed until it is back.",
-                                    d->table_label, why);
                 d->table_missing = true;
                 daemon_close_doors(d);
                 status_changed(d);
@@ -559,7 +775,7 @@ static void daemon_reload(Daemon *d, const char *why) {
         log_info("Doors reloaded (%s): %zu door(s) in table %s.", why, d->n_doors, d->table_label);
         if (d->n_doors == 0)
                 log_warning("Table %s has no usable door; knocks open nothing.", d->table_label);
-        (void) daemon_sync_grants(d, GRANTS_SYNC_RESTORE);
+        (void) daemon_sync_grants(d);
         status_changed(d);
 }
 
@@ -578,6 +794,7 @@ static void on_nft_event(const NftEvent *event, void *userdata) {
 
         switch (event->kind) {
         case NFT_EVENT_RULESET:
+        case NFT_EVENT_TABLE_DELETED:
                 d->ruleset_dirty = true;
                 break;
         case NFT_EVENT_GENERATION:
@@ -595,7 +812,9 @@ static void on_nft_event(const NftEvent *event, void *userdata) {
                 if (door) {
                         uint64_t left = event->expires_ms ? event->expires_ms : event->timeout_ms;
                         if (left > 0)
-                                grant_record(d, door->spec.name, &event->addr, left, NULL);
+                                grant_record(d, door->spec.name, &event->addr, left,
+                                             event->addr.family == AF_INET ? door->handle4 : door->handle6,
+                                             NULL);
                         status_changed(d);
                 }
                 break;
@@ -649,10 +868,24 @@ static int daemon_setup_event(Daemon *d) {
                 r = sd_event_source_set_enabled(d->expiry_timer, SD_EVENT_OFF);
         if (r >= 0)
                 r = status_writer_new(d->event, d->options.runtime_dir,
-                                      &(StatusWriterOps) { .fill = status_fill, .failed = status_failed },
+                                      &(StatusWriterOps) { .fill = status_fill, .failed = status_failed,
+                                                           .metrics_failed = metrics_failed },
                                       d, &d->status_writer);
+        if (r >= 0 && d->options.metrics_file)
+                r = status_writer_set_metrics_file(d->status_writer, d->options.metrics_file);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the event loop: %m");
+        if (d->options.exec_on_grant || d->options.exec_on_revoke) {
+                _cleanup_free_ char *error = NULL;
+
+                r = hooks_new(d->event, &(HooksConfig) { .on_grant = d->options.exec_on_grant,
+                                                         .on_revoke = d->options.exec_on_revoke },
+                              on_hook_report, d, &d->hooks, &error);
+                if (r < 0 && error)
+                        return log_error_errno(r, "%s", error);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot set up the hooks: %m");
+        }
         d->expiry_armed = USEC_INFINITY;
         return 0;
 }
@@ -664,15 +897,29 @@ static int daemon_setup_nft(Daemon *d) {
         if (r < 0)
                 return log_error_errno(r, "Cannot open a netfilter netlink socket: %m");
 
+        (void) daemon_read_netns(d);
+        d->netns_checked = now_usec(CLOCK_MONOTONIC);
         r = daemon_load_doors(d);
+        if (r == -ENOENT && d->options.ruleset && d->options.ruleset[0]) {
+                _cleanup_free_ char *error = NULL;
+
+                /* Not there yet: put it there, as the host's own firewall reload would have. */
+                r = ruleset_load_file(d->options.ruleset, &error);
+                if (r < 0)
+                        return log_error_errno(r, "Table %s does not exist, and loading it failed: %s",
+                                               d->table_label, error ?: strerror(-r));
+                log_info("Table %s did not exist; loaded it from %s.", d->table_label, d->options.ruleset);
+                r = daemon_load_doors(d);
+        }
         if (r == -EPERM || r == -EACCES)
                 return log_error_errno(r, "Cannot read nftables table %s: %m; knockwatch needs "
                                        "CAP_NET_ADMIN (run it as root or with "
                                        "AmbientCapabilities=CAP_NET_ADMIN).", d->table_label);
         if (r == -ENOENT)
                 return log_error_errno(r, "Table %s does not exist; load the ruleset first "
-                                       "(nft -f /etc/knockwatch/knockwatch.nft) or name another "
-                                       "table with --table.", d->table_label);
+                                       "(nft -f /etc/knockwatch/knockwatch.nft), give it with "
+                                       "--ruleset=FILE, or name another table with --table.",
+                                       d->table_label);
         if (r < 0)
                 return log_error_errno(r, "Cannot read the doors of table %s: %m", d->table_label);
         if (d->n_doors == 0)
@@ -686,7 +933,7 @@ static int daemon_setup_nft(Daemon *d) {
                             on_monitor_io, d);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch nftables notifications: %m");
-        return daemon_sync_grants(d, GRANTS_SYNC_KEEP);
+        return daemon_sync_grants(d);
 }
 
 static int daemon_setup_source(Daemon *d) {
@@ -715,7 +962,7 @@ static int daemon_setup_source(Daemon *d) {
 }
 
 int daemon_run(const DaemonOptions *options) {
-        _cleanup_(daemon_free) Daemon d = { .options = *options };
+        _cleanup_(daemon_free) Daemon d = { .options = *options, .log_all_netns = -1 };
         int r;
 
         (void) nft_table_format(&d.options.table, d.table_label, sizeof(d.table_label));
@@ -729,9 +976,10 @@ int daemon_run(const DaemonOptions *options) {
         if (r < 0)
                 return log_error_errno(r, "Cannot allocate the detector for %zu sources: %m",
                                        options->capacity), EXIT_FAILURE;
-        r = grants_new(MIN(options->capacity, (size_t) 1 << 20), &d.grants);
+        r = grants_new(options->max_grants, &d.grants);
         if (r < 0)
-                return log_oom(), EXIT_FAILURE;
+                return log_error_errno(r, "Cannot allocate the record of %zu grants: %m",
+                                       options->max_grants), EXIT_FAILURE;
         if (daemon_setup_event(&d) < 0 || daemon_setup_nft(&d) < 0 || daemon_setup_source(&d) < 0)
                 return EXIT_FAILURE;
 
@@ -744,6 +992,11 @@ int daemon_run(const DaemonOptions *options) {
         r = sd_event_loop(d.event);
 
         (void) sd_notify(false, "STOPPING=1");
+        /* What the source holds already is read before its position is saved: knocks logged
+         * just before the stop are then resumed from, not skipped (journald tells its readers
+         * about new entries only every quarter of a second). */
+        if (d.source && !source_ended(d.source))
+                (void) source_flush(d.source);
         daemon_commit(&d);
         (void) source_save_position(d.source);
         (void) status_writer_flush(d.status_writer);

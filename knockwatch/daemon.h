@@ -9,8 +9,11 @@
  */
 #pragma once
 
+#include "config.h"
 #include "nft.h"
 #include "source.h"
+
+#define RULESET_DEFAULT SYSCONFDIR "/knockwatch/knockwatch.nft"
 
 typedef struct DaemonOptions {
         SourceKind source_kind;
@@ -20,6 +23,11 @@ typedef struct DaemonOptions {
         const char *runtime_dir;      /* status file */
         const char *journal_dir;      /* journal source reads this directory (tests) */
         size_t capacity;              /* detector capacity */
+        size_t max_grants;            /* bound of the record of live grants */
+        const char *ruleset;          /* put the table back from this file; NULL or "": never */
+        const char *metrics_file;     /* Prometheus text, rewritten with the status; NULL: none */
+        const char *exec_on_grant;    /* hooks (hooks.h); NULL: none */
+        const char *exec_on_revoke;
 } DaemonOptions;
 
 /* Run until SIGTERM/SIGINT (or the end of stdin). Returns the process exit status. */

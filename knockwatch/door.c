@@ -589,6 +589,13 @@ static bool spec_equal(const DoorSpec *a, const DoorSpec *b) {
                steps_equal(a->close, a->n_close, b->close, b->n_close);
 }
 
+/* An ipv4_addr or ipv6_addr set: by its key's datatype, not only its length (a 4-byte
+ * key may be a mark or a port pair, a 16-byte one a concatenation). */
+static bool set_key_is_address(const DoorSetInfo *info) {
+        return (info->key_len == 4 && info->key_type == DOOR_KEY_TYPE_IPV4) ||
+               (info->key_len == 16 && info->key_type == DOOR_KEY_TYPE_IPV6);
+}
+
 /* Parse a set's comment and check the set; problems of the set alone are reported here. */
 static void check_set(Reporter *rep, SetEntry *e) {
         const DoorSetInfo *info = e->info;
@@ -613,9 +620,10 @@ static void check_set(Reporter *rep, SetEntry *e) {
         if (strnlen(info->name, sizeof(info->name)) >= sizeof(info->name))
                 unusable(rep, e, "set %s: its name is longer than %zu characters",
                          e->set, sizeof(info->name) - 1);
-        if (info->key_len != 4 && info->key_len != 16)
-                unusable(rep, e, "set %s: its key is not an address (%u bytes); a door "
-                         "set needs \"type ipv4_addr\" or \"type ipv6_addr\"", e->set, info->key_len);
+        if (!set_key_is_address(info))
+                unusable(rep, e, "set %s: its key is not an address (type %u, %u bytes); a door "
+                         "set needs \"type ipv4_addr\" or \"type ipv6_addr\"", e->set,
+                         info->key_type, info->key_len);
         if (!(info->flags & NFT_SET_TIMEOUT))
                 unusable(rep, e, "set %s: has no \"flags timeout\"; add flags timeout so "
                          "grants expire", e->set);
@@ -760,7 +768,7 @@ static bool check_families(Reporter *rep, SetEntry *group, size_t n, const char 
         for (size_t i = 0; i < n; i++) {
                 const SetEntry *e = &group[i], **slot;
 
-                if (!e->parsed || (e->info->key_len != 4 && e->info->key_len != 16))
+                if (!e->parsed || !set_key_is_address(e->info))
                         continue;
                 slot = e->info->key_len == 4 ? &v4 : &v6;
                 if (*slot) {
@@ -819,10 +827,12 @@ static bool build_door(Reporter *rep, SetEntry *group, size_t n, Door *ret) {
         if (v4) {
                 strcpy(ret->set4, v4->name);
                 ret->timeout4_ms = v4->info->timeout_ms;
+                ret->handle4 = v4->info->handle;
         }
         if (v6) {
                 strcpy(ret->set6, v6->name);
                 ret->timeout6_ms = v6->info->timeout_ms;
+                ret->handle6 = v6->info->handle;
         }
         return true;
 }

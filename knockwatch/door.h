@@ -68,6 +68,8 @@ int door_comment_parse(const char *comment, DoorSpec *ret, DoorSyntaxError *ret_
 /* What the kernel says about one named set of the table (filled by nft-sets.c). */
 typedef struct DoorSetInfo {
         char name[DOOR_SET_NAME_MAX];
+        uint64_t handle;           /* the kernel's; a set created anew gets another */
+        uint32_t key_type;         /* nft's datatype: 7 ipv4_addr, 8 ipv6_addr (0: not said) */
         uint32_t key_len;          /* 4: ipv4_addr, 16: ipv6_addr, else not usable */
         uint32_t flags;            /* NFT_SET_* */
         uint64_t timeout_ms;       /* the set's default element timeout; 0 = none */
@@ -75,12 +77,18 @@ typedef struct DoorSetInfo {
         char comment[DOOR_COMMENT_MAX * 2 + 1]; /* NUL-terminated; a longer one is cut here */
 } DoorSetInfo;
 
+/* nft's datatypes of set keys (include/datatype.h: TYPE_IPADDR, TYPE_IP6ADDR). */
+#define DOOR_KEY_TYPE_IPV4 7
+#define DOOR_KEY_TYPE_IPV6 8
+
 typedef struct Door {
         DoorSpec spec;
         char set4[DOOR_SET_NAME_MAX];      /* "" = no IPv4 set: IPv4 sources are not granted */
         uint64_t timeout4_ms;
+        uint64_t handle4;
         char set6[DOOR_SET_NAME_MAX];      /* "" = no IPv6 set */
         uint64_t timeout6_ms;
+        uint64_t handle6;
 } Door;
 
 typedef enum DoorSeverity {

@@ -57,7 +57,7 @@ int grants_new(size_t max, Grants **ret) {
         size_t n_slots;
         int r;
 
-        if (max == 0 || max > HASHTAB_ITEMS_MAX)
+        if (max == 0 || max > MIN(GRANTS_MAX, HASHTAB_ITEMS_MAX))
                 return -EINVAL;
         g = calloc(1, sizeof(*g));
         if (!g)
@@ -86,7 +86,7 @@ Grants *grants_free(Grants *g) {
 }
 
 int grants_put(Grants *g, const char *door, const KnockAddr *addr, usec_t expires,
-               uint64_t timeout_ms) {
+               uint64_t timeout_ms, uint64_t set_handle) {
         uint32_t hash, pos;
         Grant *item;
 
@@ -98,12 +98,18 @@ int grants_put(Grants *g, const char *door, const KnockAddr *addr, usec_t expire
                 item = &g->items[pos];
                 item->expires = expires;
                 item->timeout_ms = timeout_ms;
+                item->set_handle = set_handle;
                 return 0;
         }
         if (g->n >= g->max)
                 return -ENOSPC;
         item = &g->items[g->n];
-        *item = (Grant) { .addr = *addr, .expires = expires, .timeout_ms = timeout_ms };
+        *item = (Grant) {
+                .addr = *addr,
+                .expires = expires,
+                .timeout_ms = timeout_ms,
+                .set_handle = set_handle,
+        };
         strcpy(item->door, door);
         hashtab_insert(&g->index, hash, (uint32_t) g->n++);
         return 1;
@@ -207,29 +213,40 @@ GrantsSync *grants_sync_free(GrantsSync *s) {
 }
 
 void grants_sync_seen(GrantsSync *s, Grants *g, const char *door, const KnockAddr *addr,
-                      uint64_t left_ms, usec_t now) {
-        (void) grants_put(s->seen, door, addr, 0, 0);
-        if (left_ms > 0 && !grants_get(g, door, addr) &&
-            grants_put(g, door, addr, now + left_ms * USEC_PER_MSEC, left_ms) > 0)
+                      uint64_t left_ms, uint64_t set_handle, usec_t now) {
+        uint32_t pos;
+
+        (void) grants_put(s->seen, door, addr, 0, 0, 0);
+        pos = find(g, door, addr, grant_hash(g, door, addr));
+        if (pos != HASHTAB_NONE)
+                g->items[pos].set_handle = set_handle;
+        else if (left_ms > 0 &&
+                 grants_put(g, door, addr, now + left_ms * USEC_PER_MSEC, left_ms, set_handle) > 0)
                 s->adopted++;
 }
 
-void grants_sync_finish(GrantsSync *s, Grants *g, GrantsSyncMode mode, usec_t now,
-                        bool (*has_set)(const Grant *grant, void *userdata),
+void grants_sync_finish(GrantsSync *s, Grants *g, usec_t now,
+                        GrantSetState (*state)(const Grant *grant, void *userdata),
                         void (*restore)(const Grant *grant, uint64_t left_ms, void *userdata),
                         void *userdata, GrantsSyncResult *ret) {
         GrantsSyncResult result = { .adopted = s->adopted };
 
         for (size_t i = 0; i < g->n;) {
                 const Grant *grant = &g->items[i];
+                GrantSetState st = state(grant, userdata);
 
-                if (!has_set(grant, userdata)) {
+                if (st == GRANT_SET_GONE ||
+                    (st == GRANT_SET_SAME && !grants_get(s->seen, grant->door, &grant->addr) &&
+                     grant->expires > now + GRANTS_EXPIRY_SLACK)) {
                         /* Removal moves the last grant into i: look at i again. */
+                        if (st == GRANT_SET_GONE)
+                                result.forgotten++;
+                        else
+                                result.dropped++;
                         remove_at(g, (uint32_t) i);
-                        result.forgotten++;
                         continue;
                 }
-                if (mode == GRANTS_SYNC_RESTORE && !grants_get(s->seen, grant->door, &grant->addr) &&
+                if (st == GRANT_SET_RENEWED && !grants_get(s->seen, grant->door, &grant->addr) &&
                     grant->expires > now + USEC_PER_MSEC) {
                         restore(grant, (grant->expires - now) / USEC_PER_MSEC, userdata);
                         result.restored++;

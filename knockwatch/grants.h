@@ -19,9 +19,13 @@ typedef struct Grant {
         char door[DOOR_NAME_MAX + 1];
         usec_t expires;          /* CLOCK_MONOTONIC */
         uint64_t timeout_ms;     /* as granted */
+        uint64_t set_handle;     /* the kernel's handle of the set it went into */
 } Grant;
 
 typedef struct Grants Grants;
+
+#define GRANTS_MAX_DEFAULT 65536U
+#define GRANTS_MAX (1U << 24)
 
 int grants_new(size_t max, Grants **ret);
 Grants *grants_free(Grants *g);
@@ -30,7 +34,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Grants *, grants_free);
 /* Record a grant, or update the one of that door and source. Returns 1 if it is new, 0 if
  * it replaced one, -ENOSPC when the record is full (nothing changed). */
 int grants_put(Grants *g, const char *door, const KnockAddr *addr, usec_t expires,
-               uint64_t timeout_ms);
+               uint64_t timeout_ms, uint64_t set_handle);
 
 /* Forget a grant; fills *ret_old (if not NULL) with what it was. Returns 1, or 0 if unknown. */
 int grants_remove(Grants *g, const char *door, const KnockAddr *addr, Grant *ret_old);
@@ -51,38 +55,46 @@ size_t grants_max(const Grants *g);
 const Grant *grants_at(const Grants *g, size_t i);
 
 /*
- * Bringing the record and the kernel's sets together (after a start or a ruleset reload):
- * the caller lists every element of every door set and reports each with
- * grants_sync_seen(), then calls grants_sync_finish(). Policy:
- *   - an element the record does not know (granted before the daemon started, or by
- *     hand) is recorded with the time the kernel says it has left, so its expiry is
- *     logged (adopted); an element without a timeout is left alone;
+ * Bringing the record and the kernel's sets together (after a start, a ruleset reload, or
+ * lost notifications): the caller lists every element of every door set and reports each
+ * with grants_sync_seen(), then calls grants_sync_finish(). The kernel is the authority on
+ * what a set holds; the record only knows what the kernel lost when the set itself was
+ * created anew (its handle changed: a reload that flushed the table). Policy:
+ *   - an element the record does not know (granted before the daemon started, by hand, or
+ *     while notifications were lost) is recorded with the time the kernel says it has left,
+ *     so its expiry is logged (adopted); an element without a timeout is left alone;
  *   - a grant whose door (or the door's set of its address family) is gone is forgotten;
- *   - a grant the kernel does not hold: with GRANTS_SYNC_RESTORE (the kernel lost it in a
- *     reload) it is handed to restore() with the time it has left, to be put back;
- *     with GRANTS_SYNC_KEEP it stays recorded as it is.
+ *   - a grant the kernel does not hold, in a set created anew: handed to restore() with
+ *     the time it has left, to be put back (restored);
+ *   - a grant the kernel does not hold, in the very set it went into: someone removed it
+ *     (nft delete element, knockwatch revoke while notifications were lost), so it is
+ *     forgotten (dropped) — unless it is about to expire anyway (within
+ *     GRANTS_EXPIRY_SLACK), when the expiry is left to be logged as such.
  */
-typedef enum GrantsSyncMode {
-        GRANTS_SYNC_KEEP,
-        GRANTS_SYNC_RESTORE,
-} GrantsSyncMode;
+#define GRANTS_EXPIRY_SLACK USEC_PER_SEC
+
+typedef enum GrantSetState {
+        GRANT_SET_GONE,     /* no set of the grant's door and family any more */
+        GRANT_SET_SAME,     /* the set the grant went into */
+        GRANT_SET_RENEWED,  /* a set of that name created anew since */
+} GrantSetState;
 
 typedef struct GrantsSync GrantsSync;
 
 typedef struct GrantsSyncResult {
-        size_t adopted, restored, forgotten;
+        size_t adopted, restored, forgotten, dropped;
 } GrantsSyncResult;
 
 int grants_sync_new(const Grants *g, GrantsSync **ret);
 GrantsSync *grants_sync_free(GrantsSync *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(GrantsSync *, grants_sync_free);
 
-/* One element of door's set, with left_ms left (0: it has no timeout). */
+/* One element of door's set (whose handle is set_handle), with left_ms left (0: it has no
+ * timeout). A grant the record knows takes the set's handle. */
 void grants_sync_seen(GrantsSync *s, Grants *g, const char *door, const KnockAddr *addr,
-                      uint64_t left_ms, usec_t now);
+                      uint64_t left_ms, uint64_t set_handle, usec_t now);
 
-/* has_set(): does the grant's door still have a set for its address family? */
-void grants_sync_finish(GrantsSync *s, Grants *g, GrantsSyncMode mode, usec_t now,
-                        bool (*has_set)(const Grant *grant, void *userdata),
+void grants_sync_finish(GrantsSync *s, Grants *g, usec_t now,
+                        GrantSetState (*state)(const Grant *grant, void *userdata),
                         void (*restore)(const Grant *grant, uint64_t left_ms, void *userdata),
                         void *userdata, GrantsSyncResult *ret);

@@ -3,7 +3,7 @@
  * main.c — the knockwatch command: picks the verb, and parses the daemon's options.
  *
  *   knockwatch [OPTIONS]              run the daemon (also: knockwatch run [OPTIONS])
- *   knockwatch check|status|grant|revoke|parse|knock|totp|key ...
+ *   knockwatch check|status|metrics|grant|revoke|parse|knock|totp|key ...
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,8 +11,11 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "grants.h"
 #include "detector.h"
+#include "hooks.h"
 #include "log.h"
+#include "metrics.h"
 #include "parse-util.h"
 #include "state.h"
 #include "status.h"
@@ -33,11 +36,19 @@ static void help_daemon(void) {
                "  -t, --table=FAMILY:NAME the table holding the doors (default %s)\n"
                "      --capacity=N        sources tracked part-way through a sequence\n"
                "                          (default %u; the least recently seen is dropped)\n"
+               "      --max-grants=N      live grants whose expiry is followed (default %u)\n"
+               "      --ruleset=FILE      put the table back from FILE when it vanishes (default\n"
+               "                          %s; empty: never)\n"
                "      --state-dir=DIR     where the log position is kept (default\n"
                "                          $STATE_DIRECTORY or %s)\n"
                "      --runtime-dir=DIR   where the status file is written (default\n"
                "                          $RUNTIME_DIRECTORY or %s)\n"
                "      --journal-dir=DIR   read the journal files in DIR (journal source)\n"
+               "      --metrics-file=PATH rewrite PATH with the counters in the Prometheus text\n"
+               "                          format (for node_exporter's textfile collector)\n"
+               "      --exec-on-grant=PROGRAM   run PROGRAM (absolute path, no shell) after each\n"
+               "                          grant and refresh, with KNOCKWATCH_* in its environment\n"
+               "      --exec-on-revoke=PROGRAM  the same after each revoke and expiry\n"
                "      --log-target=TARGET auto, console or journal\n"
                "      --log-level=LEVEL   err, warning, notice, info (default) or debug\n"
                "  -h, --help              show this help\n"
@@ -45,7 +56,8 @@ static void help_daemon(void) {
                "\n"
                "Commands:\n"
                "  check                   read the doors from the ruleset and report problems\n"
-               "  status                  doors, live grants with time left, counters\n"
+               "  status [--json]         doors, live grants with time left, counters\n"
+               "  metrics                 the counters in the Prometheus text format\n"
                "  grant DOOR ADDR [--timeout T]   add ADDR to the door's set\n"
                "  revoke DOOR ADDR        remove ADDR from the door's set\n"
                "  parse [FILE]            print the knocks in LOG lines: \"SRC STEP\" per line\n"
@@ -55,7 +67,8 @@ static void help_daemon(void) {
                "  key new KEYNAME [--user NAME]            make a key for TOTP doors\n"
                "\n"
                "See knockwatch(8) and knockwatch.nft(5).\n",
-               NFT_TABLE_DEFAULT, DETECTOR_CAPACITY_DEFAULT, STATE_DIR_DEFAULT, RUNTIME_DIR_DEFAULT);
+               NFT_TABLE_DEFAULT, DETECTOR_CAPACITY_DEFAULT, GRANTS_MAX_DEFAULT, RULESET_DEFAULT,
+               STATE_DIR_DEFAULT, RUNTIME_DIR_DEFAULT);
 }
 
 /* systemd passes StateDirectory=/RuntimeDirectory= paths in the environment; a list
@@ -72,9 +85,14 @@ static const char *dir_from_env(const char *name, const char *fallback, char *bu
 int verb_run(int argc, char *argv[]) {
         enum {
                 ARG_CAPACITY = 0x100,
+                ARG_MAX_GRANTS,
+                ARG_RULESET,
                 ARG_STATE_DIR,
                 ARG_RUNTIME_DIR,
                 ARG_JOURNAL_DIR,
+                ARG_METRICS_FILE,
+                ARG_EXEC_ON_GRANT,
+                ARG_EXEC_ON_REVOKE,
                 ARG_LOG_TARGET,
                 ARG_LOG_LEVEL,
                 ARG_VERSION,
@@ -83,9 +101,14 @@ int verb_run(int argc, char *argv[]) {
                 { "source", required_argument, NULL, 's' },
                 { "table", required_argument, NULL, 't' },
                 { "capacity", required_argument, NULL, ARG_CAPACITY },
+                { "max-grants", required_argument, NULL, ARG_MAX_GRANTS },
+                { "ruleset", required_argument, NULL, ARG_RULESET },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "journal-dir", required_argument, NULL, ARG_JOURNAL_DIR },
+                { "metrics-file", required_argument, NULL, ARG_METRICS_FILE },
+                { "exec-on-grant", required_argument, NULL, ARG_EXEC_ON_GRANT },
+                { "exec-on-revoke", required_argument, NULL, ARG_EXEC_ON_REVOKE },
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "help", no_argument, NULL, 'h' },
@@ -96,6 +119,8 @@ int verb_run(int argc, char *argv[]) {
         DaemonOptions o = {
                 .source_kind = SOURCE_AUTO,
                 .capacity = DETECTOR_CAPACITY_DEFAULT,
+                .max_grants = GRANTS_MAX_DEFAULT,
+                .ruleset = RULESET_DEFAULT,
                 .state_dir = dir_from_env("STATE_DIRECTORY", STATE_DIR_DEFAULT, state_buf, sizeof(state_buf)),
                 .runtime_dir = dir_from_env("RUNTIME_DIRECTORY", RUNTIME_DIR_DEFAULT, runtime_buf, sizeof(runtime_buf)),
         };
@@ -130,6 +155,22 @@ int verb_run(int argc, char *argv[]) {
                         }
                         o.capacity = (size_t) number;
                         break;
+                case ARG_MAX_GRANTS:
+                        if (parse_uint(optarg, strlen(optarg), GRANTS_MAX, &number) < 0 || number < 1) {
+                                log_error("Invalid --max-grants \"%s\": expected a number from 1 to %u.",
+                                          optarg, GRANTS_MAX);
+                                return EXIT_USAGE;
+                        }
+                        o.max_grants = (size_t) number;
+                        break;
+                case ARG_RULESET:
+                        if (optarg[0] && optarg[0] != '/') {
+                                log_error("Invalid --ruleset \"%s\": expected an absolute path, or "
+                                          "nothing to never put the table back.", optarg);
+                                return EXIT_USAGE;
+                        }
+                        o.ruleset = optarg;
+                        break;
                 case ARG_STATE_DIR:
                         o.state_dir = optarg;
                         break;
@@ -139,6 +180,27 @@ int verb_run(int argc, char *argv[]) {
                 case ARG_JOURNAL_DIR:
                         o.journal_dir = optarg;
                         break;
+                case ARG_METRICS_FILE:
+                        if (!metrics_path_valid(optarg)) {
+                                log_error("Invalid --metrics-file \"%s\": expected an absolute path whose "
+                                          "file name does not start with '.' (e.g. /var/lib/prometheus/"
+                                          "node-exporter/knockwatch.prom).", optarg);
+                                return EXIT_USAGE;
+                        }
+                        o.metrics_file = optarg;
+                        break;
+                case ARG_EXEC_ON_GRANT:
+                case ARG_EXEC_ON_REVOKE: {
+                        const char *option = c == ARG_EXEC_ON_GRANT ? "--exec-on-grant" : "--exec-on-revoke";
+                        _cleanup_free_ char *error = NULL;
+
+                        if (hook_program_check(option, optarg, &error) < 0) {
+                                log_error("%s", error ?: option);
+                                return EXIT_USAGE;
+                        }
+                        *(c == ARG_EXEC_ON_GRANT ? &o.exec_on_grant : &o.exec_on_revoke) = optarg;
+                        break;
+                }
                 case ARG_LOG_TARGET:
                         if (log_target_from_string(optarg, &target) < 0) {
                                 log_error("Invalid --log-target \"%s\": expected auto, console or journal.", optarg);
@@ -183,6 +245,7 @@ int main(int argc, char *argv[]) {
                 { "run", verb_run },
                 { "check", verb_check },
                 { "status", verb_status },
+                { "metrics", verb_metrics },
                 { "grant", verb_grant },
                 { "revoke", verb_revoke },
                 { "parse", verb_parse },

@@ -128,6 +128,10 @@ int nft_set_info_parse(const struct nlmsghdr *nlh, const NftTable *t, DoorSetInf
         if (info.flags & NFT_SET_ANONYMOUS)
                 return 0;
         strcpy(info.name, name);
+        if (nftnl_set_is_set(s, NFTNL_SET_HANDLE))
+                info.handle = nftnl_set_get_u64(s, NFTNL_SET_HANDLE);
+        if (nftnl_set_is_set(s, NFTNL_SET_KEY_TYPE))
+                info.key_type = nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE);
         info.key_len = nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN);
         if (nftnl_set_is_set(s, NFTNL_SET_TIMEOUT))
                 info.timeout_ms = nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT);

@@ -432,6 +432,21 @@ static int on_work(sd_event_source *es, void *userdata) {
         return 0;
 }
 
+/* What is in the file now, also what is beyond one turn's budget. */
+static int file_flush(Source *s) {
+        FileSource *d = s->data;
+        int enabled = SD_EVENT_OFF;
+
+        /* process() turns the work source on when its budget ran out before the file did. */
+        for (unsigned i = 0; i < 1024 && !d->stopped; i++) {
+                (void) sd_event_source_set_enabled(d->work, SD_EVENT_OFF);
+                process(s);
+                if (sd_event_source_get_enabled(d->work, &enabled) < 0 || enabled == SD_EVENT_OFF)
+                        break;
+        }
+        return 0;
+}
+
 /* At the end of the file, and inside its unfinished last line if it has one. */
 static int seek_to_end(FileSource *d, const struct stat *st) {
         char last;
@@ -573,5 +588,6 @@ const SourceVTable source_file_vtable = {
         .open = file_open,
         .attach = file_attach,
         .stop = file_stop,
+        .flush = file_flush,
         .done = file_done,
 };

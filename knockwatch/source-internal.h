@@ -18,6 +18,8 @@ typedef struct SourceVTable {
         int (*attach)(Source *s);
         /* Stop delivering for good: disable the kind's event sources (source_stop()). */
         void (*stop)(Source *s);
+        /* Read everything waiting now (source_flush()); NULL: nothing to do. */
+        int (*flush)(Source *s);
         /* Persist the resume position now (NULL: the kind has none). */
         int (*save_position)(Source *s);
         /* Free the kind's data (s->data). */
@@ -36,6 +38,7 @@ struct Source {
         SourceHandlers handlers;
         void *userdata;
         SourceStats stats;
+        bool stopped;             /* source_stop() was called */
         sd_event_source *save_timer; /* one-shot: the last position of a burst */
         usec_t last_save;            /* CLOCK_MONOTONIC of the last save_position() */
 

@@ -445,6 +445,22 @@ static int on_more(sd_event_source *es, void *userdata) {
         return 0;
 }
 
+/* Everything journald has written so far, also beyond one turn's budget. */
+static int journal_flush(Source *s) {
+        JournalSource *d = s->data;
+        int enabled = SD_EVENT_OFF;
+
+        (void) sd_event_source_set_enabled(d->more, SD_EVENT_OFF);
+        process_and_drain(s);
+        for (unsigned i = 0; i < 1024; i++) {
+                if (sd_event_source_get_enabled(d->more, &enabled) < 0 || enabled == SD_EVENT_OFF)
+                        break;
+                (void) sd_event_source_set_enabled(d->more, SD_EVENT_OFF);
+                drain(s);
+        }
+        return 0;
+}
+
 static int journal_attach(Source *s) {
         JournalSource *d = s->data;
         int fd, events, r;
@@ -498,5 +514,6 @@ const SourceVTable source_journal_vtable = {
         .open = journal_open,
         .attach = journal_attach,
         .save_position = journal_save_position,
+        .flush = journal_flush,
         .done = journal_done,
 };

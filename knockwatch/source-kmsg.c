@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 
 #include "errno-util.h"
 #include "fd-util.h"
@@ -302,11 +303,11 @@ static void kmsg_stop(Source *s) {
         (void) sd_event_source_set_enabled(d->io, SD_EVENT_OFF);
 }
 
-static int on_kmsg(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
-        Source *s = userdata;
+/* Read at most max records (UINT_MAX: until there are none). */
+static void read_records(Source *s, unsigned max) {
         KmsgSource *d = s->data;
 
-        for (unsigned i = 0; i < KMSG_RECORDS_PER_TURN; i++) {
+        for (unsigned i = 0; i < max; i++) {
                 ssize_t n = read(d->fd, d->buf, sizeof(d->buf));
 
                 if (n < 0) {
@@ -328,7 +329,7 @@ static int on_kmsg(sd_event_source *es, int fd, uint32_t revents, void *userdata
                         /* EINVAL (a record larger than the buffer) would repeat forever. */
                         source_end_batch(s);
                         source_stop(s, error, "reading %s: %s", KMSG_PATH, strerror(-error));
-                        return 0;
+                        return;
                 }
                 if (n == 0)
                         break;
@@ -336,6 +337,15 @@ static int on_kmsg(sd_event_source *es, int fd, uint32_t revents, void *userdata
         }
         source_end_batch(s);
         schedule_save(s);
+}
+
+static int on_kmsg(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        read_records(userdata, KMSG_RECORDS_PER_TURN);
+        return 0;
+}
+
+static int kmsg_flush(Source *s) {
+        read_records(s, UINT_MAX);
         return 0;
 }
 
@@ -376,6 +386,7 @@ const SourceVTable source_kmsg_vtable = {
         .open = kmsg_open,
         .attach = kmsg_attach,
         .stop = kmsg_stop,
+        .flush = kmsg_flush,
         .save_position = kmsg_save_position,
         .done = kmsg_done,
 };

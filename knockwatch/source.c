@@ -148,6 +148,16 @@ void source_save_soon(Source *s) {
                 (void) source_save_position(s); /* no timer: better early than never */
 }
 
+int source_flush(Source *s) {
+        if (s->stopped || !s->vtable->flush || !s->event)
+                return 0;
+        return s->vtable->flush(s);
+}
+
+bool source_ended(const Source *s) {
+        return s->stopped;
+}
+
 SourceKind source_kind(const Source *s) {
         return s->kind;
 }
@@ -238,6 +248,7 @@ void source_notice(Source *s, int error, bool fatal, const char *format, ...) {
 void source_stop(Source *s, int error, const char *format, ...) {
         va_list ap;
 
+        s->stopped = true;
         if (s->vtable->stop)
                 s->vtable->stop(s);
         va_start(ap, format);

@@ -91,6 +91,13 @@ int source_attach(Source *s, sd_event *event, const SourceHandlers *handlers, vo
  * throttled, and when it is freed). */
 int source_save_position(Source *s);
 
+/* Read and hand over what is waiting now, all of it, without waiting for more (before a
+ * stop, so that the saved position covers what was logged). Returns 0 or -errno. */
+int source_flush(Source *s);
+
+/* The source stopped for good (end of input, or a fatal error). */
+bool source_ended(const Source *s);
+
 SourceKind source_kind(const Source *s);
 /* e.g. "kmsg (/dev/kmsg is readable)", "journal (/dev/kmsg: Permission denied)",
  * "file /var/log/kern.log". */
@@ -100,6 +107,7 @@ typedef struct SourceStats {
         uint64_t lines;          /* lines delivered */
         uint64_t lost;           /* records known lost (kmsg overrun, journal gaps) */
         uint64_t skipped;        /* records refused for provenance (userspace facility, …) */
+        uint64_t stale;          /* knock lines of a resumed backlog older than max_age */
 } SourceStats;
 void source_get_stats(const Source *s, SourceStats *ret);
 

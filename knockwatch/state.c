@@ -3,7 +3,7 @@
  * state.c — small files in the state directory, see state.h.
  *
  * A write goes to a temporary file with a unique name in the same directory
- * (".NAME.XXXXXX", created O_EXCL, mode 0600), is fsync'ed, renamed over NAME, and
+ * (".NAME.XXXXXX", created O_EXCL, mode 0600, then given its final mode), is fsync'ed, renamed over NAME, and
  * the directory is fsync'ed so the rename itself survives a crash. Names are plain
  * file names of at most 64 bytes: no '/', and no leading '.' (which also rules out
  * "." and "..", and keeps the temporary names out of the callers' name space).
@@ -127,22 +127,27 @@ static int create_temporary(int dfd, const char *name, char *ret_path, size_t si
         return -EEXIST;
 }
 
-int state_write(const char *dir, const char *name, const char *data, size_t len) {
+int state_write_full(const char *dir, const char *name, const char *data, size_t len, mode_t mode,
+                     StateWriteFlags flags) {
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+        bool sync = !(flags & STATE_WRITE_NO_SYNC);
         char temporary[96];
-        int r;
+        int r = 0;
 
-        if (!state_name_valid(name) || len > STATE_FILE_MAX)
+        if (!state_name_valid(name) || len > STATE_FILE_LARGE_MAX || (mode & ~(mode_t) 0777))
                 return -EINVAL;
-        dfd = open_state_dir(dir, true);
+        dfd = open_state_dir(dir, !(flags & STATE_WRITE_NO_MKDIR));
         if (dfd < 0)
                 return dfd;
         fd = create_temporary(dfd, name, temporary, sizeof(temporary));
         if (fd < 0)
                 return fd;
 
-        r = write_all(fd, data, len);
-        if (r >= 0 && fsync(fd) < 0)
+        if (mode != 0600 && fchmod(fd, mode) < 0)
+                r = -errno;
+        if (r >= 0)
+                r = write_all(fd, data, len);
+        if (r >= 0 && sync && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && renameat(dfd, temporary, dfd, name) < 0)
                 r = -errno;
@@ -151,7 +156,13 @@ int state_write(const char *dir, const char *name, const char *data, size_t len)
                 return r;
         }
         /* The rename is durable only once the directory is. */
-        if (fsync(dfd) < 0)
+        if (sync && fsync(dfd) < 0)
                 return -errno;
         return 0;
+}
+
+int state_write(const char *dir, const char *name, const char *data, size_t len) {
+        if (len > STATE_FILE_MAX)
+                return -EINVAL;
+        return state_write_full(dir, name, data, len, 0600, 0);
 }

@@ -3,7 +3,9 @@
  * verb-doors.c — the commands that read or change the doors' sets directly:
  *
  *   knockwatch check  [--table=T]                      report the doors and every problem
- *   knockwatch status [--table=T] [--runtime-dir=D]    doors, live grants, daemon counters
+ *   knockwatch status [--table=T] [--runtime-dir=D] [--json[=pretty]]
+ *                                                      doors, live grants, daemon counters
+ *   knockwatch metrics [--runtime-dir=D]               the counters for Prometheus
  *   knockwatch grant  [--table=T] [--timeout=D] DOOR ADDR
  *   knockwatch revoke [--table=T] DOOR ADDR
  *
@@ -21,9 +23,12 @@
 #include "audit.h"
 #include "door.h"
 #include "duration.h"
+#include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "nft.h"
 #include "status.h"
+#include "string-util.h"
 #include "time-util.h"
 #include "verbs.h"
 
@@ -33,18 +38,28 @@ typedef struct VerbOptions {
         NftTable table;
         const char *runtime_dir;
         uint64_t timeout_ms;        /* grant: 0 = the set's default */
+        bool json;                  /* status --json */
+        JsonFlags json_flags;
         char table_label[DOOR_SET_NAME_MAX + 8];
 } VerbOptions;
+
+/* Which of the shared options a verb takes (besides --table and --help). */
+typedef enum VerbOptionSet {
+        WITH_TIMEOUT = 1 << 0,
+        WITH_RUNTIME_DIR = 1 << 1,
+        WITH_JSON = 1 << 2,
+} VerbOptionSet;
 
 /* Parse the options the door verbs share; on return argv[optind…] are the positional
  * arguments. Returns 0, 1 if help was shown, or -EINVAL (error already printed). */
 static int parse_verb_options(int argc, char *argv[], const char *usage, const char *help,
-                              bool with_timeout, bool with_runtime_dir, VerbOptions *o) {
-        enum { ARG_RUNTIME_DIR = 0x100 };
+                              VerbOptionSet accepted, VerbOptions *o) {
+        enum { ARG_RUNTIME_DIR = 0x100, ARG_JSON };
         static const struct option options[] = {
                 { "table", required_argument, NULL, 't' },
                 { "timeout", required_argument, NULL, 'T' },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
+                { "json", optional_argument, NULL, ARG_JSON },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -65,7 +80,7 @@ static int parse_verb_options(int argc, char *argv[], const char *usage, const c
                         }
                         break;
                 case 'T':
-                        if (!with_timeout)
+                        if (!(accepted & WITH_TIMEOUT))
                                 goto unknown;
                         if (duration_parse_ms(optarg, strlen(optarg), GRANT_TIMEOUT_MAX_MS, &o->timeout_ms) < 0) {
                                 log_error("Invalid --timeout \"%s\": expected a duration such as 90s, "
@@ -74,9 +89,19 @@ static int parse_verb_options(int argc, char *argv[], const char *usage, const c
                         }
                         break;
                 case ARG_RUNTIME_DIR:
-                        if (!with_runtime_dir)
+                        if (!(accepted & WITH_RUNTIME_DIR))
                                 goto unknown;
                         o->runtime_dir = optarg;
+                        break;
+                case ARG_JSON:
+                        if (!(accepted & WITH_JSON))
+                                goto unknown;
+                        if (optarg && !streq(optarg, "pretty") && !streq(optarg, "short")) {
+                                log_error("Invalid --json \"%s\": expected short or pretty.", optarg);
+                                return -EINVAL;
+                        }
+                        o->json = true;
+                        o->json_flags = optarg && streq(optarg, "pretty") ? JSON_PRETTY : 0;
                         break;
                 case 'h':
                         printf("Usage: knockwatch %s\n\n%s", usage, help);
@@ -190,7 +215,7 @@ int verb_check(int argc, char *argv[]) {
                                "problem, naming the set (and the column of a comment that does not parse).\n"
                                "Exit status 1 if there is an error or no usable door.\n\n"
                                "  -t, --table=FAMILY:NAME  the table (default " NFT_TABLE_DEFAULT ")\n",
-                               false, false, &o);
+                               0, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
         if (optind != argc) {
@@ -209,59 +234,293 @@ int verb_check(int argc, char *argv[]) {
         return problems.errors > 0 || n == 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-static void print_daemon_status(const VerbOptions *o) {
-        DaemonStatus s;
-        char when[64] = "?";
-        time_t t;
+/* The running daemon's status file: 0, -ESRCH if no daemon runs (no file, or its PID is
+ * gone), or another -errno (a file that does not parse: -EBADMSG). */
+static int read_daemon_status(const VerbOptions *o, DaemonStatus *ret) {
         int r;
 
-        r = status_read(o->runtime_dir, &s);
-        if (r < 0 || s.pid == 0 || s.pid > INT32_MAX ||
-            (kill((pid_t) s.pid, 0) < 0 && errno == ESRCH)) {
-                printf("daemon: not running (no live status in %s)\n", o->runtime_dir);
-                return;
-        }
-        t = (time_t) (s.started_realtime / USEC_PER_SEC);
-        (void) strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
-        printf("daemon: running, pid %llu, since %s, table %s\n", (unsigned long long) s.pid, when, s.table);
-        printf("  source: %s\n", s.source);
-        printf("  lines %llu: knocks %llu, not knocks %llu, rejected %llu; records lost %llu\n",
-               (unsigned long long) s.lines, (unsigned long long) s.knocks,
-               (unsigned long long) s.not_knocks, (unsigned long long) s.rejected,
-               (unsigned long long) s.lost);
-        printf("  sequences completed %llu: grants %llu, refreshes %llu, revokes %llu; expiries %llu; "
-               "nft errors %llu\n",
-               (unsigned long long) s.sequences, (unsigned long long) s.grants,
-               (unsigned long long) s.refreshes, (unsigned long long) s.revokes,
-               (unsigned long long) s.expiries, (unsigned long long) s.errors);
-        printf("  sources part-way through a sequence: %llu of %llu (evicted %llu)\n",
-               (unsigned long long) s.in_progress, (unsigned long long) s.capacity,
-               (unsigned long long) s.evictions);
+        r = status_read(o->runtime_dir, ret);
+        if (r == -ENOENT)
+                return -ESRCH;
+        if (r < 0)
+                return r;
+        if (ret->pid == 0 || ret->pid > INT32_MAX || (kill((pid_t) ret->pid, 0) < 0 && errno == ESRCH))
+                return -ESRCH;
+        return 0;
 }
 
-int verb_status(int argc, char *argv[]) {
-        static const char usage[] = "status [--table=FAMILY:NAME] [--runtime-dir=DIR]";
-        _cleanup_(nft_freep) Nft *nft = NULL;
-        _cleanup_free_ Door *doors = NULL;
-        ProblemCount problems = {};
-        VerbOptions o;
+static void print_daemon_status(const VerbOptions *o, const DaemonStatus *s, int status_error) {
+        char when[64] = "?";
+        time_t t;
+
+        if (status_error < 0) {
+                if (status_error == -ESRCH)
+                        printf("daemon: not running (no live status in %s)\n", o->runtime_dir);
+                else
+                        printf("daemon: unknown (cannot read the status in %s: %s)\n", o->runtime_dir,
+                               strerror(-status_error));
+                return;
+        }
+        t = (time_t) (s->started_realtime / USEC_PER_SEC);
+        (void) strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+        printf("daemon: running, pid %llu, since %s, table %s\n", (unsigned long long) s->pid, when, s->table);
+        printf("  source: %s\n", s->source);
+        printf("  lines %llu: knocks %llu, not knocks %llu, rejected %llu; records lost %llu\n",
+               (unsigned long long) s->lines, (unsigned long long) s->knocks,
+               (unsigned long long) s->not_knocks, (unsigned long long) s->rejected,
+               (unsigned long long) s->lost);
+        if (s->rejected > 0) {
+                const char *sep = "";
+
+                printf("  rejected by reason:");
+                for (int r = 0; r < _REJECT_REASON_MAX; r++)
+                        if (s->rejected_by[r] > 0) {
+                                printf("%s %s %llu", sep, reject_reason_to_string(r),
+                                       (unsigned long long) s->rejected_by[r]);
+                                sep = ",";
+                        }
+                printf("\n");
+        }
+        printf("  sequences completed %llu: grants %llu, refreshes %llu, revokes %llu; expiries %llu; "
+               "nft errors %llu\n",
+               (unsigned long long) s->sequences, (unsigned long long) s->grants,
+               (unsigned long long) s->refreshes, (unsigned long long) s->revokes,
+               (unsigned long long) s->expiries, (unsigned long long) s->errors);
+        printf("  sources part-way through a sequence: %llu of %llu (evicted %llu)\n",
+               (unsigned long long) s->in_progress, (unsigned long long) s->capacity,
+               (unsigned long long) s->evictions);
+        if (s->hook_runs + s->hook_failures + s->hook_drops > 0)
+                printf("  hooks run %llu: failed %llu (timed out %llu); dropped %llu\n",
+                       (unsigned long long) s->hook_runs, (unsigned long long) s->hook_failures,
+                       (unsigned long long) s->hook_timeouts, (unsigned long long) s->hook_drops);
+}
+
+static void print_door_counters(const DoorStatus *d) {
+        printf("  counted: knocks %llu, sequences %llu, grants %llu, refreshes %llu, revokes %llu, "
+               "expiries %llu\n",
+               (unsigned long long) d->counter[DOOR_COUNTER_KNOCKS],
+               (unsigned long long) d->counter[DOOR_COUNTER_SEQUENCES],
+               (unsigned long long) d->counter[DOOR_COUNTER_GRANTS],
+               (unsigned long long) d->counter[DOOR_COUNTER_REFRESHES],
+               (unsigned long long) d->counter[DOOR_COUNTER_REVOKES],
+               (unsigned long long) d->counter[DOOR_COUNTER_EXPIRIES]);
+}
+
+/* ---- status --json: the object documented in knockwatch(8), "version": 1 ----------- */
+
+#define STATUS_JSON_VERSION 1
+
+static void json_daemon(JsonWriter *w, const VerbOptions *o, const DaemonStatus *s, int status_error) {
+        json_key(w, "daemon");
+        json_object_begin(w);
+        json_field_bool(w, "running", status_error >= 0);
+        if (status_error < 0) {
+                json_field_string(w, "status_dir", o->runtime_dir);
+                json_field_string(w, "error", status_error == -ESRCH ? NULL : strerror(-status_error));
+                json_object_end(w);
+                return;
+        }
+        json_field_uint(w, "pid", s->pid);
+        json_field_uint(w, "started_usec", s->started_realtime);
+        json_field_uint(w, "updated_usec", s->updated_realtime);
+        json_field_string(w, "source", s->source);
+        json_field_string(w, "table", s->table);
+        json_key(w, "counters");
+        json_object_begin(w);
+        json_field_uint(w, "lines", s->lines);
+        json_field_uint(w, "knocks", s->knocks);
+        json_field_uint(w, "not_knocks", s->not_knocks);
+        json_field_uint(w, "rejected", s->rejected);
+        json_key(w, "rejected_by_reason");
+        json_object_begin(w);
+        for (int r = 0; r < _REJECT_REASON_MAX; r++)
+                json_field_uint(w, reject_reason_to_string(r), s->rejected_by[r]);
+        json_object_end(w);
+        json_field_uint(w, "records_lost", s->lost);
+        json_field_uint(w, "sequences", s->sequences);
+        json_field_uint(w, "grants", s->grants);
+        json_field_uint(w, "refreshes", s->refreshes);
+        json_field_uint(w, "revokes", s->revokes);
+        json_field_uint(w, "expiries", s->expiries);
+        json_field_uint(w, "nft_errors", s->errors);
+        json_field_uint(w, "live_grants", s->live_grants);
+        json_field_uint(w, "doors", s->doors);
+        json_field_uint(w, "sources_in_progress", s->in_progress);
+        json_field_uint(w, "sources_capacity", s->capacity);
+        json_field_uint(w, "evictions", s->evictions);
+        json_field_uint(w, "hook_runs", s->hook_runs);
+        json_field_uint(w, "hook_failures", s->hook_failures);
+        json_field_uint(w, "hook_timeouts", s->hook_timeouts);
+        json_field_uint(w, "hook_drops", s->hook_drops);
+        json_object_end(w);
+        json_object_end(w);
+}
+
+static void json_steps(JsonWriter *w, const char *key, const KnockStep *steps, unsigned n) {
+        char step[KNOCK_STEP_STRLEN];
+
+        json_key(w, key);
+        json_array_begin(w);
+        for (unsigned i = 0; i < n; i++)
+                json_string(w, knock_step_format(&steps[i], step));
+        json_array_end(w);
+}
+
+static void json_set(JsonWriter *w, Nft *nft, const VerbOptions *o, const char *family, const char *set,
+                     uint64_t timeout_ms) {
+        _cleanup_free_ NftElement *elements = NULL;
+        char addr[KNOCK_ADDR_STRLEN];
         size_t n = 0;
         int r;
 
+        json_object_begin(w);
+        json_field_string(w, "family", family);
+        json_field_string(w, "name", set);
+        json_field_uint(w, "timeout_ms", timeout_ms);
+        r = nft_get_elements(nft, &o->table, set, &elements, &n);
+        json_key(w, "grants");
+        if (r < 0)
+                json_null(w);
+        else {
+                json_array_begin(w);
+                for (size_t i = 0; i < n; i++) {
+                        json_object_begin(w);
+                        json_field_string(w, "address", knock_addr_format(&elements[i].addr, addr));
+                        json_key(w, "left_ms");
+                        if (elements[i].timeout_ms == 0)
+                                json_null(w);    /* permanent: no timeout */
+                        else
+                                json_uint(w, elements[i].expires_ms);
+                        json_field_uint(w, "timeout_ms", elements[i].timeout_ms);
+                        json_object_end(w);
+                }
+                json_array_end(w);
+        }
+        json_field_string(w, "error", r < 0 ? strerror(-r) : NULL);
+        json_object_end(w);
+}
+
+static void json_door(JsonWriter *w, Nft *nft, const VerbOptions *o, const Door *door,
+                      const DaemonStatus *s, bool have_status) {
+        const DoorStatus *d = have_status ? status_get_door(s, door->spec.name) : NULL;
+        char spec[512];
+
+        (void) door_spec_format(&door->spec, spec, sizeof(spec));
+        json_object_begin(w);
+        json_field_string(w, "name", door->spec.name);
+        json_field_string(w, "sequence", spec);
+        json_steps(w, "open", door->spec.open, door->spec.n_open);
+        json_steps(w, "close", door->spec.close, door->spec.n_close);
+        json_field_uint(w, "window_ms", door->spec.window / USEC_PER_MSEC);
+        json_key(w, "sets");
+        json_array_begin(w);
+        if (door->set4[0])
+                json_set(w, nft, o, "ipv4", door->set4, door->timeout4_ms);
+        if (door->set6[0])
+                json_set(w, nft, o, "ipv6", door->set6, door->timeout6_ms);
+        json_array_end(w);
+        json_key(w, "counters");
+        if (!d)
+                json_null(w);
+        else {
+                json_object_begin(w);
+                for (int c = 0; c < _DOOR_COUNTER_MAX; c++)
+                        json_field_uint(w, door_counter_to_string(c), d->counter[c]);
+                json_field_uint(w, "live_grants", d->live_grants);
+                json_object_end(w);
+        }
+        json_object_end(w);
+}
+
+/* One object on stdout, whatever fails; failures are also said on stderr. */
+static int status_json(const VerbOptions *o) {
+        _cleanup_(nft_freep) Nft *nft = NULL;
+        _cleanup_free_ Door *doors = NULL;
+        _cleanup_free_ DaemonStatus *s = malloc(sizeof(DaemonStatus));
+        ProblemCount problems = {};
+        const char *error = NULL;
+        char error_buf[512];
+        JsonWriter w;
+        size_t n = 0;
+        int r, status_error;
+
+        if (!s)
+                return log_oom(), EXIT_FAILURE;
+        status_error = read_daemon_status(o, s);
+        r = nft_open(&nft);
+        if (r < 0) {
+                log_error_errno(r, "Cannot open a netfilter netlink socket: %m");
+                (void) snprintf(error_buf, sizeof(error_buf), "cannot open a netfilter netlink socket: %s",
+                                strerror(-r));
+                error = error_buf;
+        } else {
+                r = load_doors(nft, o, &problems, &doors, &n);
+                if (r < 0) {
+                        (void) snprintf(error_buf, sizeof(error_buf), "cannot read table %s: %s",
+                                        o->table_label, strerror(-r));
+                        error = error_buf;
+                }
+        }
+
+        json_init(&w, stdout, o->json_flags);
+        json_object_begin(&w);
+        json_field_uint(&w, "version", STATUS_JSON_VERSION);
+        json_field_string(&w, "table", o->table_label);
+        json_daemon(&w, o, s, status_error);
+        json_key(&w, "doors");
+        if (error)
+                json_null(&w);
+        else {
+                json_array_begin(&w);
+                for (size_t i = 0; i < n; i++)
+                        json_door(&w, nft, o, &doors[i], s, status_error >= 0);
+                json_array_end(&w);
+        }
+        json_key(&w, "problems");
+        json_object_begin(&w);
+        json_field_uint(&w, "errors", problems.errors);
+        json_field_uint(&w, "warnings", problems.warnings);
+        json_object_end(&w);
+        json_field_string(&w, "error", error);
+        json_object_end(&w);
+        r = json_finish(&w);
+        if (r < 0)
+                return log_error_errno(r, "Cannot write the status: %m"), EXIT_FAILURE;
+        return error ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int verb_status(int argc, char *argv[]) {
+        static const char usage[] = "status [--table=FAMILY:NAME] [--runtime-dir=DIR] [--json[=pretty]]";
+        _cleanup_(nft_freep) Nft *nft = NULL;
+        _cleanup_free_ Door *doors = NULL;
+        _cleanup_free_ DaemonStatus *s = malloc(sizeof(DaemonStatus));
+        ProblemCount problems = {};
+        VerbOptions o;
+        size_t n = 0;
+        int r, status_error;
+
+        if (!s)
+                return log_oom(), EXIT_FAILURE;
         r = parse_verb_options(argc, argv, usage,
                                "Show whether the daemon runs and its counters, then each door with its\n"
                                "sets and the addresses granted, with the time they have left.\n\n"
                                "  -t, --table=FAMILY:NAME  the table (default " NFT_TABLE_DEFAULT ")\n"
                                "      --runtime-dir=DIR    where the daemon writes its status (default\n"
-                               "                           $RUNTIME_DIRECTORY or " RUNTIME_DIR_DEFAULT ")\n",
-                               false, true, &o);
+                               "                           $RUNTIME_DIRECTORY or " RUNTIME_DIR_DEFAULT ")\n"
+                               "      --json[=pretty]      all of it as one JSON object (knockwatch(8)\n"
+                               "                           documents its fields), on one line or indented\n",
+                               WITH_RUNTIME_DIR | WITH_JSON, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
         if (optind != argc) {
                 log_error("Usage: knockwatch %s", usage);
                 return EXIT_USAGE;
         }
-        print_daemon_status(&o);
+        if (o.json)
+                return status_json(&o);
+
+        status_error = read_daemon_status(&o, s);
+        print_daemon_status(&o, s, status_error);
         if (open_nft(&nft) < 0 || load_doors(nft, &o, &problems, &doors, &n) < 0)
                 return EXIT_FAILURE;
         printf("table %s: %zu door(s)", o.table_label, n);
@@ -269,8 +528,49 @@ int verb_status(int argc, char *argv[]) {
                 printf(" (%u error(s), %u warning(s): see knockwatch check)", problems.errors,
                        problems.warnings);
         printf("\n");
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+                const DoorStatus *d = status_error >= 0 ? status_get_door(s, doors[i].spec.name) : NULL;
+
                 print_door(nft, &o, &doors[i]);
+                if (d)
+                        print_door_counters(d);
+        }
+        return EXIT_SUCCESS;
+}
+
+int verb_metrics(int argc, char *argv[]) {
+        static const char usage[] = "metrics [--runtime-dir=DIR]";
+        _cleanup_free_ DaemonStatus *s = malloc(sizeof(DaemonStatus));
+        _cleanup_free_ char *text = malloc(METRICS_FILE_MAX);
+        VerbOptions o;
+        int r;
+
+        if (!s || !text)
+                return log_oom(), EXIT_FAILURE;
+        r = parse_verb_options(argc, argv, usage,
+                               "Print the running daemon's counters in the Prometheus text format, as\n"
+                               "--metrics-file writes them (knockwatch(8) lists the metrics). Exit status\n"
+                               "1, and nothing on standard output, when no daemon runs.\n\n"
+                               "      --runtime-dir=DIR    where the daemon writes its status (default\n"
+                               "                           $RUNTIME_DIRECTORY or " RUNTIME_DIR_DEFAULT ")\n",
+                               WITH_RUNTIME_DIR, &o);
+        if (r != 0)
+                return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+        if (optind != argc) {
+                log_error("Usage: knockwatch %s", usage);
+                return EXIT_USAGE;
+        }
+        r = read_daemon_status(&o, s);
+        if (r == -ESRCH)
+                return log_error_errno(r, "knockwatch is not running (no live status in %s).",
+                                       o.runtime_dir), EXIT_FAILURE;
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the status in %s: %m", o.runtime_dir), EXIT_FAILURE;
+        r = metrics_format(s, text, METRICS_FILE_MAX);
+        if (r < 0)
+                return log_error_errno(r, "Cannot format the metrics: %m"), EXIT_FAILURE;
+        if (fwrite(text, 1, (size_t) r, stdout) != (size_t) r || fflush(stdout) != 0)
+                return log_error_errno(EIO, "Cannot write the metrics: %m"), EXIT_FAILURE;
         return EXIT_SUCCESS;
 }
 
@@ -329,7 +629,7 @@ static int grant_or_revoke(int argc, char *argv[], bool grant) {
                                        "  -T, --timeout=DURATION   how long the grant lasts\n"
                                      : "Remove ADDRESS from the door's set. Exit status 1 if it held no grant.\n\n"
                                        "  -t, --table=FAMILY:NAME  the table (default " NFT_TABLE_DEFAULT ")\n",
-                               grant, false, &o);
+                               grant ? WITH_TIMEOUT : 0, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
         if (argc - optind != 2) {

@@ -11,6 +11,7 @@
 int verb_run(int argc, char *argv[]);     /* the daemon (also: no verb at all) */
 int verb_check(int argc, char *argv[]);
 int verb_status(int argc, char *argv[]);
+int verb_metrics(int argc, char *argv[]);
 int verb_grant(int argc, char *argv[]);
 int verb_revoke(int argc, char *argv[]);
 int verb_parse(int argc, char *argv[]);

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # install: `meson install` into a temporary DESTDIR puts every piece where the prefix
 # and systemd say, the unit passes `systemd-analyze verify` and rates 2.0 or better in
-# `systemd-analyze security`, the man pages render without a groff warning, and a
-# second install keeps an edited ruleset.
+# `systemd-analyze security`, the man pages render without a groff warning, the ruleset
+# is mode 0600, and a second install keeps an edited ruleset.
 . "$KW_SRCDIR/test/lib.sh"
 
 dest=$KW_TMP/dest
@@ -30,6 +30,10 @@ ruleset=$dest$sysconfdir/knockwatch/knockwatch.nft
 cmp -s "$ruleset" "$KW_SRCDIR/rules/knockwatch.nft" || kw_fail "no ruleset at $sysconfdir/knockwatch/knockwatch.nft"
 nft -c -f "$ruleset" || kw_fail "the installed ruleset does not pass nft -c"
 kw_pass "ruleset in $sysconfdir/knockwatch"
+# It will hold the secret of the log prefix: as private as the kernel log.
+mode=$(stat -c %a "$ruleset")
+[[ $mode == 600 ]] || kw_fail "the installed ruleset has mode $mode, not 600"
+kw_pass "the ruleset is installed with mode 0600"
 
 unit=$dest$unitdir/knockwatch.service
 [[ -f $unit ]] || kw_fail "no unit in $unitdir"
@@ -70,4 +74,6 @@ DESTDIR=$dest meson install -C "$KW_BUILDDIR" --no-rebuild --quiet >"$KW_TMP/ins
         kw_fail "second meson install failed"
 tail -n 1 "$ruleset" | grep -qx '# edited by the admin' || kw_fail "reinstall overwrote the edited ruleset"
 cmp -s "$ruleset.example" "$KW_SRCDIR/rules/knockwatch.nft" || kw_fail "no knockwatch.nft.example beside the kept ruleset"
+mode=$(stat -c %a "$ruleset.example")
+[[ $mode == 600 ]] || kw_fail "knockwatch.nft.example has mode $mode, not 600"
 kw_pass "reinstall keeps an edited ruleset and adds knockwatch.nft.example"

@@ -328,6 +328,7 @@ static void collect(DoorSeverity severity, const char *set, const char *message,
 
 static DoorSetInfo set_info(const char *name, uint32_t key_len, const char *comment) {
         DoorSetInfo s = {
+                .key_type = key_len == 4 ? DOOR_KEY_TYPE_IPV4 : key_len == 16 ? DOOR_KEY_TYPE_IPV6 : 0,
                 .key_len = key_len,
                 .flags = NFT_SET_TIMEOUT,
                 .timeout_ms = 60000,
@@ -431,23 +432,27 @@ TEST(build_set_errors) {
                 set_info("ok4", 4, "knockwatch ok: tcp:80 tcp:8 tcp:800 within 10s"),
                 set_info("bad4", 4, "knockwatch bad: tcp:3721 tcp:0 within 10s"),
                 set_info("bad6", 16, "knockwatch bad"),
+                set_info("mark", 4, "knockwatch mark: tcp:80 tcp:8 tcp:800 within 10s"),
         };
         Built b;
 
         sets[0].flags = 0;
         sets[1].timeout_ms = 0;
+        sets[6].key_type = 19; /* a 4-byte key that is no address: type mark */
         build(sets, ELEMENTSOF(sets), &b);
         has_problem(&b, "E ssh4| set \"ssh4\": has no \"flags timeout\"; add flags timeout so grants "
                     "expire");
         has_problem(&b, "E web4| set \"web4\": door \"web\" has no default timeout; add e.g. "
                     "\"timeout 60s\" to the set");
-        has_problem(&b, "E mac| set \"mac\": its key is not an address (6 bytes); a door set needs "
-                    "\"type ipv4_addr\" or \"type ipv6_addr\"");
+        has_problem(&b, "E mac| set \"mac\": its key is not an address (type 0, 6 bytes); a door set "
+                    "needs \"type ipv4_addr\" or \"type ipv6_addr\"");
+        has_problem(&b, "E mark| set \"mark\": its key is not an address (type 19, 4 bytes); a door set "
+                    "needs \"type ipv4_addr\" or \"type ipv6_addr\"");
         has_problem(&b, "E bad4| set \"bad4\": comment column 26: expected a step like tcp:3721, "
                     "got \"tcp:0\"");
         /* The v6 set of the broken door is not blamed for the broken declaration. */
-        ASSERT_EQ(b.problems.n, 4);
-        ASSERT_EQ(b.errors, 4);
+        ASSERT_EQ(b.problems.n, 5);
+        ASSERT_EQ(b.errors, 5);
         ASSERT_EQ(b.n, 1);
         ASSERT_STREQ(b.doors[0].spec.name, "ok");
         built_done(&b);

@@ -284,6 +284,8 @@ TEST(get_sets) {
 
         ASSERT_TRUE(s = find_set(sets, k, "allow4"));
         ASSERT_EQ(s->key_len, 4);
+        ASSERT_EQ(s->key_type, DOOR_KEY_TYPE_IPV4);
+        ASSERT_TRUE(s->handle != 0);
         ASSERT_EQ(s->flags & NFT_SET_TIMEOUT, NFT_SET_TIMEOUT);
         ASSERT_EQ(s->timeout_ms, 90000); /* timeout 1m30s */
         ASSERT_TRUE(s->has_comment);
@@ -291,6 +293,8 @@ TEST(get_sets) {
 
         ASSERT_TRUE(s = find_set(sets, k, "allow6"));
         ASSERT_EQ(s->key_len, 16);
+        ASSERT_EQ(s->key_type, DOOR_KEY_TYPE_IPV6);
+        ASSERT_TRUE(s->handle != 0 && s->handle != find_set(sets, k, "allow4")->handle);
         ASSERT_EQ(s->flags & NFT_SET_TIMEOUT, NFT_SET_TIMEOUT);
         ASSERT_EQ(s->timeout_ms, 60000);
         ASSERT_TRUE(s->has_comment);

@@ -28,7 +28,7 @@ load() {
 
 # expect_refused FILE RC TEXT... [-- AS_USER]: exit status RC, one line on stderr holding every TEXT.
 expect_refused() {
-        local file=$1 want=$2 user= text
+        local file=$1 want=$2 user='' text
         shift 2
         local texts=()
         while (($#)); do
