@@ -10,7 +10,7 @@
  * door, and every problem message must be free of control characters.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
- *        -I knockwatch fuzz/fuzz-door-comment.c knockwatch/{door,knock}.c
+ *        -I knockwatch fuzz/fuzz-door-comment.c knockwatch/{door,knock,totp,hmac,util}.c -lgcrypt
  */
 #include <errno.h>
 #include <linux/netfilter/nf_tables.h>
@@ -36,7 +36,11 @@ static bool printable(const char *s, bool allow_utf8) {
 
 static bool spec_same(const DoorSpec *a, const DoorSpec *b) {
         if (!streq(a->name, b->name) || a->has_sequence != b->has_sequence || a->window != b->window ||
-            a->n_open != b->n_open || a->n_close != b->n_close)
+            a->n_open != b->n_open || a->n_close != b->n_close || a->is_totp != b->is_totp)
+                return false;
+        if (a->is_totp && (!streq(a->totp_key, b->totp_key) || a->totp.proto != b->totp.proto ||
+                           a->totp.lo != b->totp.lo || a->totp.hi != b->totp.hi ||
+                           a->totp.count != b->totp.count || a->totp.step != b->totp.step))
                 return false;
         for (unsigned i = 0; i < a->n_open; i++)
                 if (!knock_step_equal(&a->open[i], &b->open[i]))

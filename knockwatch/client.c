@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * client.c — the knocking client (see client.h): resolve the host once, then send
- * each step on a fresh socket, the configured delay apart, measured between sends.
+ * client.c — the knocking client (see client.h): resolve the host once (one address of
+ * each family), then send each step on a fresh socket, the configured delay apart,
+ * measured between sends.
  *
  * Why each step is enough as it is:
  *  - tcp: a non-blocking connect() returns EINPROGRESS only after tcp_connect() has
@@ -81,7 +82,7 @@ static int errno_from_eai(int eai) {
         }
 }
 
-int client_resolve(const char *host, int family, KnockAddr *ret) {
+int client_resolve_all(const char *host, int family, KnockAddr ret[static CLIENT_FAMILIES_MAX]) {
         struct addrinfo hints = {
                 .ai_family = AF_UNSPEC,
                 .ai_socktype = SOCK_DGRAM, /* one entry per address */
@@ -90,7 +91,7 @@ int client_resolve(const char *host, int family, KnockAddr *ret) {
         struct addrinfo *list = NULL;
         KnockAddr a;
         bool other_family = false;
-        int r;
+        int r, n = 0;
 
         if (!host || !ret)
                 return -EINVAL;
@@ -104,8 +105,8 @@ int client_resolve(const char *host, int family, KnockAddr *ret) {
         if (knock_addr_parse(host, &a) >= 0) {
                 if (family != AF_UNSPEC && a.family != family)
                         return -EAFNOSUPPORT;
-                *ret = a;
-                return 0;
+                ret[0] = a;
+                return 1;
         }
 
         /* Ask for both families and filter here, so "no such host" and "no address of
@@ -115,21 +116,39 @@ int client_resolve(const char *host, int family, KnockAddr *ret) {
                 return errno_from_eai(r);
 
         r = -EAFNOSUPPORT;
-        for (const struct addrinfo *ai = list; ai; ai = ai->ai_next) {
+        for (const struct addrinfo *ai = list; ai && n < CLIENT_FAMILIES_MAX; ai = ai->ai_next) {
+                bool seen = false;
+
                 if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
                         continue;
                 if (family != AF_UNSPEC && ai->ai_family != family) {
                         other_family = true;
                         continue;
                 }
+                for (int i = 0; i < n; i++)
+                        seen = seen || ret[i].family == ai->ai_family;
+                if (seen)
+                        continue;
                 r = knock_addr_from_addrinfo(ai, &a);
                 if (r >= 0)
-                        break;
+                        ret[n++] = a;
         }
         freeaddrinfo(list);
+        if (n > 0)
+                return n;
+        return r == -EAFNOSUPPORT && !other_family ? -ENOENT : r;
+}
+
+int client_resolve(const char *host, int family, KnockAddr *ret) {
+        KnockAddr all[CLIENT_FAMILIES_MAX];
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = client_resolve_all(host, family, all);
         if (r < 0)
-                return r == -EAFNOSUPPORT && !other_family ? -ENOENT : r;
-        *ret = a;
+                return r;
+        *ret = all[0];
         return 0;
 }
 

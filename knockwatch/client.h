@@ -18,7 +18,7 @@
 typedef void (*ClientStepSent)(const KnockStep *step, size_t index, void *userdata);
 
 typedef struct ClientOptions {
-        int family;            /* AF_UNSPEC: as the host resolves (first usable address) */
+        int family;            /* AF_UNSPEC: every family the host resolves to */
         usec_t delay;          /* pause between two steps */
         ClientStepSent step_sent; /* NULL, or told of each step sent (the CLI's -v) */
         void *userdata;        /* passed to step_sent */
@@ -30,6 +30,13 @@ typedef struct ClientOptions {
  * e.g. no DNS server answered), -EINVAL (not a host name, or a scoped IPv6 address),
  * or another -errno. */
 int client_resolve(const char *host, int family, KnockAddr *ret);
+
+/* Every address family host resolves to: the first usable address of each, in the
+ * resolver's order of preference (or of the one family asked for), at most
+ * CLIENT_FAMILIES_MAX. A literal is its own one address. Returns the number of addresses
+ * (>= 1), or the errors of client_resolve(). */
+#define CLIENT_FAMILIES_MAX 2
+int client_resolve_all(const char *host, int family, KnockAddr ret[static CLIENT_FAMILIES_MAX]);
 
 /* Send the steps to addr. Every step is checked and the ping socket (if any step needs
  * one) opened before the first step is sent, so those errors send nothing: -EINVAL for

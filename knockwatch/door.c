@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "door.h"
+#include "parse-util.h"
 #include "string-util.h"
 #include "time-util.h"
 
@@ -136,7 +137,7 @@ static int parse_steps(Cursor *c, KnockStep *steps, unsigned *ret_n, bool closin
 
         for (;;) {
                 size_t len = token_len(c, c->pos);
-                KnockStep step;
+                KnockStep step = {}; /* its padding byte too: doors compare as bytes */
 
                 if (!closing && n > 0 && token_is(c, c->pos, "within"))
                         break;
@@ -166,8 +167,10 @@ static int parse_steps(Cursor *c, KnockStep *steps, unsigned *ret_n, bool closin
         return 0;
 }
 
-/* N(ms|s|m): decimal without sign or leading zero, 1 ms … DOOR_WINDOW_MAX. */
-static int parse_window(Cursor *c, usec_t *ret) {
+/* The token at t (len bytes) as N(ms|s|m): decimal without sign or leading zero. Returns 0
+ * and the value in µs (maybe 0), -EINVAL if it has not that shape, -ERANGE for more than
+ * 10 digits (which, times the largest unit, would no longer fit in 64 bits). */
+static int scan_duration(const char *t, size_t len, usec_t *ret) {
         static const struct {
                 const char *suffix;
                 usec_t unit;
@@ -176,9 +179,7 @@ static int parse_window(Cursor *c, usec_t *ret) {
                 { "s", USEC_PER_SEC },
                 { "m", 60 * USEC_PER_SEC },
         };
-        size_t len = token_len(c, c->pos), digits = 0;
-        const char *t = c->s + c->pos;
-        char q[QUOTE_BUF];
+        size_t digits = 0;
         uint64_t v = 0;
 
         while (digits < len && t[digits] >= '0' && t[digits] <= '9')
@@ -189,29 +190,180 @@ static int parse_window(Cursor *c, usec_t *ret) {
                         continue;
                 if (digits == 0 || (t[0] == '0' && digits > 1))
                         break;
-                /* 10 digits times the largest unit still fits in 64 bits */
                 if (digits > 10)
-                        return fail(c, c->pos, "window %s must be between 1ms and %llum",
-                                    quote(t, len, q),
-                                    (unsigned long long) (DOOR_WINDOW_MAX / (60 * USEC_PER_SEC)));
+                        return -ERANGE;
                 for (size_t j = 0; j < digits; j++)
                         v = v * 10 + (uint64_t) (t[j] - '0');
-                v *= units[i].unit;
-                if (v < USEC_PER_MSEC || v > DOOR_WINDOW_MAX)
-                        return fail(c, c->pos, "window %s must be between 1ms and %llum",
-                                    quote(t, len, q),
-                                    (unsigned long long) (DOOR_WINDOW_MAX / (60 * USEC_PER_SEC)));
-                c->pos += len;
-                *ret = v;
+                *ret = v * units[i].unit;
                 return 0;
         }
-        return fail(c, c->pos, "expected a window like 10s (a number and ms, s or m), got %s",
-                    found(c, c->pos, q));
+        return -EINVAL;
+}
+
+/* N(ms|s|m), 1 ms … DOOR_WINDOW_MAX. */
+static int parse_window(Cursor *c, usec_t *ret) {
+        size_t len = token_len(c, c->pos);
+        const char *t = c->s + c->pos;
+        char q[QUOTE_BUF];
+        usec_t v = 0;
+        int r;
+
+        r = scan_duration(t, len, &v);
+        if (r == -EINVAL)
+                return fail(c, c->pos, "expected a window like 10s (a number and ms, s or m), got %s",
+                            found(c, c->pos, q));
+        if (r < 0 || v < USEC_PER_MSEC || v > DOOR_WINDOW_MAX)
+                return fail(c, c->pos, "window %s must be between 1ms and %llum",
+                            quote(t, len, q),
+                            (unsigned long long) (DOOR_WINDOW_MAX / (60 * USEC_PER_SEC)));
+        c->pos += len;
+        *ret = v;
+        return 0;
+}
+
+/* "step" DURATION of a totp door: whole seconds, TOTP_STEP_MIN_SEC … TOTP_STEP_MAX_SEC. */
+static int parse_totp_step(Cursor *c, uint16_t *ret) {
+        size_t len = token_len(c, c->pos);
+        const char *t = c->s + c->pos;
+        char q[QUOTE_BUF];
+        usec_t v = 0;
+        int r;
+
+        r = scan_duration(t, len, &v);
+        if (r == -EINVAL)
+                return fail(c, c->pos, "expected a step like 30s (a number and s or m), got %s",
+                            found(c, c->pos, q));
+        if (r < 0 || v % USEC_PER_SEC != 0 || v < TOTP_STEP_MIN_SEC * USEC_PER_SEC ||
+            v > TOTP_STEP_MAX_SEC * USEC_PER_SEC)
+                return fail(c, c->pos, "step %s must be whole seconds between %us and %um",
+                            quote(t, len, q), TOTP_STEP_MIN_SEC, TOTP_STEP_MAX_SEC / 60);
+        c->pos += len;
+        *ret = (uint16_t) (v / USEC_PER_SEC);
+        return 0;
+}
+
+/* "key=" KEYNAME: 1 … TOTP_NAME_MAX of a-z, 0-9, "_" and "-" (a name, never a path). */
+static int parse_totp_key(Cursor *c, char key[static TOTP_NAME_MAX + 1]) {
+        size_t len = token_len(c, c->pos), start = c->pos + STRLEN("key="), n;
+        char q[QUOTE_BUF];
+
+        if (len < STRLEN("key=") || memcmp(c->s + c->pos, "key=", STRLEN("key=")) != 0)
+                return fail(c, c->pos, "expected key=NAME after \"totp\", got %s", found(c, c->pos, q));
+        n = len - STRLEN("key=");
+        if (n == 0)
+                return fail(c, start, "expected a key name after \"key=\"");
+        if (n > TOTP_NAME_MAX)
+                return fail(c, start, "key name %s is longer than %u characters",
+                            quote(c->s + start, n, q), TOTP_NAME_MAX);
+        for (size_t i = 0; i < n; i++)
+                if (!is_name_char(c->s[start + i]))
+                        return fail(c, start, "key name may contain only a-z, 0-9, \"_\" and \"-\", "
+                                    "got %s", quote(c->s + start, n, q));
+        memcpy(key, c->s + start, n);
+        key[n] = 0;
+        c->pos += len;
+        return 0;
+}
+
+/* PROTO ":" LO "-" HI with PROTO tcp or udp and at least TOTP_RANGE_MIN ports. */
+static int parse_totp_range(Cursor *c, TotpParams *p) {
+        size_t len = token_len(c, c->pos), i;
+        const char *t = c->s + c->pos;
+        char q[QUOTE_BUF];
+        uint64_t lo, hi;
+        int r;
+
+        if (len > 4 && memcmp(t, "tcp:", 4) == 0)
+                p->proto = KNOCK_PROTO_TCP;
+        else if (len > 4 && memcmp(t, "udp:", 4) == 0)
+                p->proto = KNOCK_PROTO_UDP;
+        else
+                return fail(c, c->pos, "expected a port range like tcp:20000-59999 (tcp or udp), got %s",
+                            found(c, c->pos, q));
+        i = 4;
+        r = parse_uint_prefix(t + i, len - i, UINT16_MAX, &lo);
+        if (r < 0 || lo < 1 || i + (size_t) r >= len || t[i + (size_t) r] != '-')
+                return fail(c, c->pos, "expected a port range like tcp:20000-59999 (ports 1-65535), "
+                            "got %s", found(c, c->pos, q));
+        i += (size_t) r + 1;
+        if (parse_uint(t + i, len - i, UINT16_MAX, &hi) < 0 || hi < 1)
+                return fail(c, c->pos, "expected a port range like tcp:20000-59999 (ports 1-65535), "
+                            "got %s", found(c, c->pos, q));
+        if (hi < lo || hi - lo + 1 < TOTP_RANGE_MIN)
+                return fail(c, c->pos, "port range %s holds %s ports; a totp door needs at least %u",
+                            quote(t, len, q), hi < lo ? "no" : "too few", TOTP_RANGE_MIN);
+        p->lo = (uint16_t) lo;
+        p->hi = (uint16_t) hi;
+        c->pos += len;
+        return 0;
+}
+
+/* "totp" SP "key=" KEYNAME SP COUNT SP RANGE [ SP "step" SP DURATION ], up to just
+ * before " within" (c->pos is at "totp"). */
+static int parse_totp(Cursor *c, DoorSpec *spec) {
+        TotpParams *p = &spec->totp;
+        size_t len;
+        char q[QUOTE_BUF];
+        uint64_t count;
+        int r;
+
+        spec->is_totp = true;
+        p->step = TOTP_STEP_DEFAULT_SEC;
+        c->pos += STRLEN("totp");
+        r = expect_space(c, "key=NAME");
+        if (r < 0)
+                return r;
+        r = parse_totp_key(c, spec->totp_key);
+        if (r < 0)
+                return r;
+
+        r = expect_space(c, "a step count");
+        if (r < 0)
+                return r;
+        len = token_len(c, c->pos);
+        if (parse_uint(c->s + c->pos, len, TOTP_COUNT_MAX, &count) < 0 || count < TOTP_COUNT_MIN)
+                return fail(c, c->pos, "expected a step count from %u to %u, got %s", TOTP_COUNT_MIN,
+                            TOTP_COUNT_MAX, found(c, c->pos, q));
+        p->count = (uint8_t) count;
+        c->pos += len;
+
+        r = expect_space(c, "a port range like tcp:20000-59999");
+        if (r < 0)
+                return r;
+        r = parse_totp_range(c, p);
+        if (r < 0)
+                return r;
+
+        if (c->pos >= c->len)
+                return fail(c, c->pos, "expected \"within\" and a window after the port range, "
+                            "got the end of the comment");
+        r = expect_space(c, "\"step\" or \"within\"");
+        if (r < 0)
+                return r;
+        if (token_is(c, c->pos, "step")) {
+                c->pos += STRLEN("step");
+                r = expect_space(c, "a step like 30s");
+                if (r < 0)
+                        return r;
+                r = parse_totp_step(c, &p->step);
+                if (r < 0)
+                        return r;
+                if (c->pos >= c->len)
+                        return fail(c, c->pos, "expected \"within\" and a window after the step, "
+                                    "got the end of the comment");
+                r = expect_space(c, "\"within\"");
+                if (r < 0)
+                        return r;
+        }
+        if (!token_is(c, c->pos, "within"))
+                return fail(c, c->pos, "expected \"within\", got %s", found(c, c->pos, q));
+        return 0;
 }
 
 /* The grammar after the leading "knockwatch" (c->pos is just past it). */
 static int parse_door(Cursor *c, DoorSpec *spec) {
         char q[QUOTE_BUF];
+        size_t window_pos;
         int r;
 
         r = expect_space(c, "a door name");
@@ -231,16 +383,25 @@ static int parse_door(Cursor *c, DoorSpec *spec) {
         r = expect_space(c, "a step like tcp:3721");
         if (r < 0)
                 return r;
-        r = parse_steps(c, spec->open, &spec->n_open, false);
+        if (token_is(c, c->pos, "totp"))
+                r = parse_totp(c, spec);
+        else
+                r = parse_steps(c, spec->open, &spec->n_open, false);
         if (r < 0)
                 return r;
         c->pos += STRLEN("within");
         r = expect_space(c, "a window like 10s");
         if (r < 0)
                 return r;
+        window_pos = c->pos;
         r = parse_window(c, &spec->window);
         if (r < 0)
                 return r;
+        /* Windows of a totp door are judged by the step of their first knock; one longer
+         * than a step would keep ever more windows live. */
+        if (spec->is_totp && spec->window > (usec_t) spec->totp.step * USEC_PER_SEC)
+                return fail(c, window_pos, "window %s is longer than the step (%us) of a totp door",
+                            quote(c->s + window_pos, c->pos - window_pos, q), spec->totp.step);
         if (c->pos >= c->len)
                 return 0;
 
@@ -336,7 +497,18 @@ int door_spec_format(const DoorSpec *spec, char *buf, size_t size) {
         if (!spec->has_sequence)
                 return 0;
         format_window(spec->window, w, sizeof(w));
-        append_steps(buf, size, &len, spec->open, spec->n_open);
+        if (spec->is_totp) {
+                const TotpParams *p = &spec->totp;
+                char st[32];
+
+                append(buf, size, &len, "totp key=%s %u %s:%u-%u", spec->totp_key, p->count,
+                       p->proto == KNOCK_PROTO_UDP ? "udp" : "tcp", p->lo, p->hi);
+                if (p->step != TOTP_STEP_DEFAULT_SEC) {
+                        format_window((usec_t) p->step * USEC_PER_SEC, st, sizeof(st));
+                        append(buf, size, &len, " step %s", st);
+                }
+        } else
+                append_steps(buf, size, &len, spec->open, spec->n_open);
         append(buf, size, &len, " within %s", w);
         if (spec->n_close > 0) {
                 append(buf, size, &len, " close ");
@@ -401,8 +573,18 @@ static bool steps_equal(const KnockStep *a, unsigned na, const KnockStep *b, uns
         return true;
 }
 
+static bool totp_equal(const DoorSpec *a, const DoorSpec *b) {
+        const TotpParams *x = &a->totp, *y = &b->totp;
+
+        if (a->is_totp != b->is_totp)
+                return false;
+        return !a->is_totp ||
+               (streq(a->totp_key, b->totp_key) && x->proto == y->proto && x->lo == y->lo &&
+                x->hi == y->hi && x->count == y->count && x->step == y->step);
+}
+
 static bool spec_equal(const DoorSpec *a, const DoorSpec *b) {
-        return a->window == b->window &&
+        return a->window == b->window && totp_equal(a, b) &&
                steps_equal(a->open, a->n_open, b->open, b->n_open) &&
                steps_equal(a->close, a->n_close, b->close, b->n_close);
 }
@@ -528,12 +710,39 @@ static void check_ping_ipv4(Reporter *rep, const SetEntry *decl) {
         }
 }
 
+/* A totp door's closing sequence is static: whoever saw it once can send it again, from
+ * the user's address too (spoofed), and close that user's grant early. A closing step
+ * inside the rotating range may also be one of a window's ports. */
+static void check_totp(Reporter *rep, const SetEntry *decl) {
+        const DoorSpec *spec = &decl->spec;
+        const TotpParams *p = &spec->totp;
+        char s[KNOCK_STEP_STRLEN];
+
+        if (spec->n_close == 0)
+                return;
+        problem(rep, DOOR_WARNING, decl, "door \"%s\": its closing sequence is static, so whoever "
+                "saw it can replay it (spoofing a user's address) to close that user's grant early",
+                spec->name);
+        for (unsigned i = 0; i < spec->n_close; i++)
+                if (spec->close[i].proto == p->proto && spec->close[i].value >= p->lo &&
+                    spec->close[i].value <= p->hi) {
+                        problem(rep, DOOR_WARNING, decl, "door \"%s\": closing step %s lies in the "
+                                "range of its rotating ports (%s:%u-%u), where a window's knocks may "
+                                "hit it — pick a port outside", spec->name,
+                                knock_step_format(&spec->close[i], s),
+                                p->proto == KNOCK_PROTO_UDP ? "udp" : "tcp", p->lo, p->hi);
+                        return;
+                }
+}
+
 /* The checks of one declared sequence; returns false if it is unusable. */
 static bool check_sequence(Reporter *rep, const SetEntry *decl, bool has_ipv4) {
         const DoorSpec *spec = &decl->spec;
         char s[KNOCK_STEP_STRLEN];
         bool ok;
 
+        if (spec->is_totp)
+                check_totp(rep, decl);
         ok = check_repeats(rep, decl, spec->open, spec->n_open, "opening");
         ok = check_repeats(rep, decl, spec->close, spec->n_close, "closing") && ok;
 
@@ -542,7 +751,7 @@ static bool check_sequence(Reporter *rep, const SetEntry *decl, bool has_ipv4) {
                         "any scan that sends it — use three or more steps", spec->name,
                         knock_step_format(&spec->open[0], s));
         check_monotonic(rep, decl);
-        if (steps_equal(spec->open, spec->n_open, spec->close, spec->n_close))
+        if (spec->n_close > 0 && steps_equal(spec->open, spec->n_open, spec->close, spec->n_close))
                 problem(rep, DOOR_WARNING, decl, "door \"%s\": the closing sequence is the opening "
                         "one, so every run opens and closes at once — change one of them", spec->name);
         if (has_ipv4)

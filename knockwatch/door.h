@@ -8,12 +8,21 @@
  *
  * Grammar of a comment (nft limits it to 128 characters):
  *
- *   comment  = "knockwatch" SP name [ ":" SP steps SP "within" SP duration
+ *   comment  = "knockwatch" SP name [ ":" SP ( steps / totp ) SP "within" SP duration
  *                                     [ SP "close" SP steps ] ]
  *   name     = 1*32 ( a-z / 0-9 / "_" / "-" ), starting with a letter
  *   steps    = step *( SP step )            ; 1 … DOOR_STEPS_MAX steps
  *   step     = ( "tcp" / "udp" ) ":" port / "ping:" size     ; knock_step_parse()
  *   duration = 1*DIGIT ( "ms" / "s" / "m" )  ; 1 ms … DOOR_WINDOW_MAX
+ *   totp     = "totp" SP "key=" keyname SP count SP ( "tcp" / "udp" ) ":" port "-" port
+ *              [ SP "step" SP duration ]
+ *   keyname  = 1*32 ( a-z / 0-9 / "_" / "-" )  ; a name, never a path
+ *   count    = "2" … "8"
+ *
+ * A totp door ("knockwatch ssh: totp key=ssh 4 tcp:20000-59999 within 10s") has no fixed
+ * opening sequence: its steps are derived every step (default 30 s, whole seconds from
+ * 10 s to 10 min) from the keys named by keyname (totp.h, keyfile.h). Its range holds at
+ * least 1,000 ports, and its window must not exceed its step.
  *
  * A comment that does not start with the word "knockwatch" is not ours (that set is
  * no door). "knockwatch NAME" alone attaches the set to a door declared in full by
@@ -24,6 +33,7 @@
 
 #include "knock.h"
 #include "time-util.h"
+#include "totp.h"
 
 #define DOOR_NAME_MAX 32
 #define DOOR_STEPS_MAX 16
@@ -31,9 +41,13 @@
 #define DOOR_WINDOW_MAX (3600 * USEC_PER_SEC)
 #define DOOR_SET_NAME_MAX 256 /* NFT_SET_MAXNAMELEN, with its NUL */
 
+/* Laid out without padding, so that two equal specs are equal bytes. */
 typedef struct DoorSpec {
         char name[DOOR_NAME_MAX + 1];
         bool has_sequence;                 /* false for "knockwatch NAME" alone */
+        bool is_totp;                      /* a totp door: totp_key and totp set, n_open 0 */
+        char totp_key[TOTP_NAME_MAX + 1];  /* key=KEYNAME */
+        TotpParams totp;                   /* count, proto and range, step */
         KnockStep open[DOOR_STEPS_MAX];
         unsigned n_open;
         KnockStep close[DOOR_STEPS_MAX];   /* completing it revokes the source's grant */
@@ -106,7 +120,7 @@ int doors_build(const DoorSetInfo *sets, size_t n_sets, Door **ret_doors, size_t
 /* Find a door by name; NULL if none. */
 const Door *doors_find(const Door *doors, size_t n, const char *name);
 
-/* Format a door's sequence as "tcp:3721 tcp:4728 tcp:6742 within 10s" (+ " close …"); ""
- * without a sequence. Returns 0, or -ENOBUFS if it did not fit (buf then holds a cut,
+/* Format a door's sequence as "tcp:3721 tcp:4728 tcp:6742 within 10s" or "totp key=ssh 4
+ * tcp:20000-59999 within 10s" (" step D" unless 30 s; + " close …"); "" without a sequence. Returns 0, or -ENOBUFS if it did not fit (buf then holds a cut,
  * NUL-terminated string). */
 int door_spec_format(const DoorSpec *spec, char *buf, size_t size);

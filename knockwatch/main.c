@@ -3,7 +3,7 @@
  * main.c — the knockwatch command: picks the verb, and parses the daemon's options.
  *
  *   knockwatch [OPTIONS]              run the daemon (also: knockwatch run [OPTIONS])
- *   knockwatch check|status|metrics|grant|revoke|parse|knock ...
+ *   knockwatch check|status|metrics|grant|revoke|parse|knock|totp|key ...
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -62,6 +62,9 @@ static void help_daemon(void) {
                "  revoke DOOR ADDR        remove ADDR from the door's set\n"
                "  parse [FILE]            print the knocks in LOG lines: \"SRC STEP\" per line\n"
                "  knock HOST STEP...      knock: tcp:PORT, udp:PORT, ping:SIZE (no root needed)\n"
+               "  knock HOST --door-spec SPEC --key FILE   knock a TOTP door's current steps\n"
+               "  totp DOOR --key FILE --door-spec SPEC    print a TOTP door's current steps\n"
+               "  key new KEYNAME [--user NAME]            make a key for TOTP doors\n"
                "\n"
                "See knockwatch(8) and knockwatch.nft(5).\n",
                NFT_TABLE_DEFAULT, DETECTOR_CAPACITY_DEFAULT, GRANTS_MAX_DEFAULT, RULESET_DEFAULT,
@@ -247,6 +250,8 @@ int main(int argc, char *argv[]) {
                 { "revoke", verb_revoke },
                 { "parse", verb_parse },
                 { "knock", verb_knock },
+                { "key", verb_key },
+                { "totp", verb_totp },
         };
 
         if (argc > 1 && argv[1][0] != '-') {

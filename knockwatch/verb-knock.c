@@ -3,12 +3,22 @@
  * verb-knock.c — "knockwatch knock": the knocking client on the command line.
  *
  *   knockwatch knock [-4|-6] [--delay MS] [-v] HOST STEP... [--then CMD [ARG...]]
+ *   knockwatch knock [-4|-6] [--delay MS] [-v] HOST --door-spec SPEC --key FILE
+ *                    [--door NAME] [--time UNIX] [--then CMD [ARG...]]
+ *
+ * HOST is knocked on every address family it resolves to (one address of each), one
+ * family after the other; -4 or -6 keeps one. With --door-spec the steps are those of
+ * a TOTP door (verb-totp.c); a window opens a door only once, so when two families are
+ * knocked the second gets the next window (T+1, live as well), not a replay of the
+ * first one's sequence.
  *
  * Every argument is checked, the host resolved and the ping socket opened before the
  * first step goes out, so a mistake never sends half a knock. Messages are one line
  * each on stderr, "knockwatch knock: …". Exit status: 0, 1 (the knock failed), 2 (bad
- * usage); with --then the command replaces this process after the last step, so its
- * status is ours; 127 if it cannot be found, 126 if it cannot be run.
+ * usage); with --then the command replaces this process after the last step of the
+ * last family, so its status is ours; 127 if it cannot be found, 126 if it cannot be
+ * run. A family whose knock fails is reported and the others are still knocked; then
+ * the status is 1 and --then does not run.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -41,14 +51,19 @@ static void say(const char *format, ...) {
 
 static void help(void) {
         printf("Usage: knockwatch knock [-4|-6] [--delay MS] [-v] HOST STEP... [--then CMD [ARG...]]\n"
+               "       knockwatch knock [OPTIONS] HOST --door-spec SPEC --key FILE [--door NAME]\n"
                "\n"
-               "Send each STEP to HOST in order, as any user.\n"
+               "Send each STEP to HOST in order, as any user, to every address family of HOST.\n"
                "  tcp:PORT   a TCP SYN (a connection begun and dropped at once)\n"
                "  udp:PORT   one UDP datagram\n"
                "  ping:SIZE  one echo request with SIZE payload bytes; needs the user's\n"
                "             group in net.ipv4.ping_group_range (or CAP_NET_RAW)\n"
                "\n"
                "  -4, -6          use an IPv4 / IPv6 address of HOST only\n"
+               "  --door-spec S   a TOTP door: its current steps (S as in its set comment,\n"
+               "                  \"totp key=ssh 4 tcp:20000-59999\", or the whole comment)\n"
+               "  --key FILE      the TOTP key; --door NAME the door (unless S names it)\n"
+               "  --time UNIX     the TOTP steps at this time, not now\n"
                "  --delay MS      pause between two steps, 0-%u ms (default %llu)\n"
                "  -v, --verbose   say each step on stderr\n"
                "  -h, --help      show this help\n"
@@ -91,12 +106,15 @@ typedef struct KnockArgs {
         KnockStep steps[KNOCK_STEPS_MAX];
         size_t n_steps;
         char **command; /* NULL-terminated, or NULL without --then */
+        TotpClientOptions totp;
+        bool is_totp;   /* --door-spec or --count/--range: steps derived, none given */
 } KnockArgs;
 
 /* Returns 1 to go on, 0 when done (help shown), or EXIT_USAGE's negative after a message. */
 static int parse_argv(int argc, char *argv[], KnockArgs *args) {
         enum { ARG_DELAY = 0x100 };
         static const struct option options[] = {
+                TOTP_CLIENT_LONG_OPTIONS,
                 { "delay", required_argument, NULL, ARG_DELAY },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
@@ -118,7 +136,9 @@ static int parse_argv(int argc, char *argv[], KnockArgs *args) {
 
         opterr = 0;
         optind = 0; /* a fresh scan, whatever ran getopt before */
-        while ((c = getopt_long(n_opts, argv, ":46vh", options, NULL)) >= 0)
+        while ((c = getopt_long(n_opts, argv, ":46vh", options, NULL)) >= 0) {
+                if (totp_client_option(c, optarg, &args->totp))
+                        continue;
                 switch (c) {
                 case '4':
                 case '6': {
@@ -157,15 +177,29 @@ static int parse_argv(int argc, char *argv[], KnockArgs *args) {
                                 say("unknown option \"%.*s\"", ARG_SHOWN_MAX, argv[optind - 1]);
                         return -EXIT_USAGE;
                 }
+        }
+        args->is_totp = args->totp.door_spec || args->totp.count || args->totp.range || args->totp.step;
+        if (!args->is_totp && (args->totp.key_file || args->totp.door || args->totp.time_arg)) {
+                say("--key, --door and --time go with --door-spec (a TOTP door)");
+                return -EXIT_USAGE;
+        }
 
         if (optind >= n_opts) {
-                say("missing HOST and steps (see --help)");
+                say(args->is_totp ? "missing HOST (see --help)" : "missing HOST and steps (see --help)");
                 return -EXIT_USAGE;
         }
         args->host = argv[optind++];
         if (looks_like_step(args->host)) {
                 say("missing HOST: \"%.*s\" is a step", ARG_SHOWN_MAX, args->host);
                 return -EXIT_USAGE;
+        }
+        if (args->is_totp) {
+                if (optind < n_opts) {
+                        say("steps and --door-spec exclude each other: the TOTP door's steps are "
+                            "derived (got \"%.*s\")", ARG_SHOWN_MAX, argv[optind]);
+                        return -EXIT_USAGE;
+                }
+                return 1;
         }
         if (optind >= n_opts) {
                 say("no steps to send to %.*s (expected tcp:PORT, udp:PORT or ping:SIZE)",
@@ -224,6 +258,73 @@ static int run_command(char **command, usec_t pause) {
         return r == ENOENT ? 127 : 126;
 }
 
+/* The host's addresses, or the one message saying why there are none. */
+static int resolve(const KnockArgs *args, KnockAddr ret[static CLIENT_FAMILIES_MAX]) {
+        const char *host = args->host;
+        int n = ARG_SHOWN_MAX, r;
+
+        r = client_resolve_all(host, args->options.family, ret);
+        if (r > 0)
+                return r;
+        if (r == -ENOENT)
+                say("unknown host \"%.*s\"", n, host);
+        else if (r == -EAFNOSUPPORT)
+                say("host \"%.*s\" has no %s address", n, host,
+                    args->options.family == AF_INET ? "IPv4" : "IPv6");
+        else if (r == -EAGAIN)
+                say("cannot resolve \"%.*s\" now: the name server did not answer", n, host);
+        else if (r == -EINVAL)
+                say("invalid host \"%.*s\": expected a host name or an IPv4/IPv6 address"
+                    " (no scoped link-local address)", n, host);
+        else
+                say("cannot resolve \"%.*s\": %s", n, host, strerror(-r));
+        return -EXIT_FAILURE;
+}
+
+/* A ping step too large for an IPv4 address: refused before anything is sent. */
+static bool ping_fits(const KnockAddr *addr, const KnockStep *steps, size_t n_steps) {
+        char addr_str[KNOCK_ADDR_STRLEN], step_str[KNOCK_STEP_STRLEN];
+
+        for (size_t i = 0; i < n_steps; i++)
+                if (steps[i].proto == KNOCK_PROTO_PING && addr->family == AF_INET &&
+                    steps[i].value > KNOCK_PING_MAX_IPV4) {
+                        say("step %s is too large for IPv4 (%s): SIZE at most %u",
+                            knock_step_format(&steps[i], step_str), knock_addr_format(addr, addr_str),
+                            KNOCK_PING_MAX_IPV4);
+                        return false;
+                }
+        return true;
+}
+
+/* Knock one address. Returns 0, or EXIT_FAILURE after a message. */
+static int knock_one(KnockArgs *args, const KnockAddr *addr, const KnockStep *steps, size_t n_steps) {
+        char addr_str[KNOCK_ADDR_STRLEN], step_str[KNOCK_STEP_STRLEN];
+        ClientOptions options = args->options;
+        size_t failed = 0;
+        int r;
+
+        knock_addr_format(addr, addr_str);
+        if (args->verbose) {
+                if (streq(addr_str, args->host))
+                        say("knocking on %s", addr_str);
+                else
+                        say("knocking on %s (%.*s)", addr_str, ARG_SHOWN_MAX, args->host);
+                options.step_sent = say_step_sent;
+                options.userdata = addr_str;
+        }
+
+        r = client_knock(addr, steps, n_steps, &options, &failed);
+        if (r < 0) {
+                knock_step_format(&steps[failed], step_str);
+                if ((r == -EACCES || r == -EPERM) && steps[failed].proto == KNOCK_PROTO_PING)
+                        say_ping_refused(step_str);
+                else
+                        say("%s to %s: %s", step_str, addr_str, strerror(-r));
+                return EXIT_FAILURE;
+        }
+        return 0;
+}
+
 int verb_knock(int argc, char *argv[]) {
         KnockArgs args = {
                 .options = {
@@ -231,61 +332,83 @@ int verb_knock(int argc, char *argv[]) {
                         .delay = CLIENT_DELAY_DEFAULT,
                 },
         };
-        char addr_str[KNOCK_ADDR_STRLEN], step_str[KNOCK_STEP_STRLEN];
-        size_t failed = 0;
-        KnockAddr addr;
-        int r;
+        KnockAddr addrs[CLIENT_FAMILIES_MAX];
+        KnockStep steps[CLIENT_FAMILIES_MAX][MAX(KNOCK_STEPS_MAX, TOTP_COUNT_MAX)];
+        size_t n_steps = 0;
+        TotpClient totp = {};
+        uint64_t unix_time = 0, t = 0;
+        int r, n, status = EXIT_SUCCESS;
 
         r = parse_argv(argc, argv, &args);
         if (r <= 0)
                 return -r;
 
-        r = client_resolve(args.host, args.options.family, &addr);
-        if (r < 0) {
-                const char *host = args.host;
-                int n = ARG_SHOWN_MAX;
+        if (args.is_totp) {
+                _cleanup_free_ char *message = NULL;
 
-                if (r == -ENOENT)
-                        say("unknown host \"%.*s\"", n, host);
-                else if (r == -EAFNOSUPPORT)
-                        say("host \"%.*s\" has no %s address", n, host,
-                            args.options.family == AF_INET ? "IPv4" : "IPv6");
-                else if (r == -EAGAIN)
-                        say("cannot resolve \"%.*s\" now: the name server did not answer", n, host);
-                else if (r == -EINVAL)
-                        say("invalid host \"%.*s\": expected a host name or an IPv4/IPv6 address"
-                            " (no scoped link-local address)", n, host);
-                else
-                        say("cannot resolve \"%.*s\": %s", n, host, strerror(-r));
-                return EXIT_FAILURE;
-        }
-        knock_addr_format(&addr, addr_str);
-
-        for (size_t i = 0; i < args.n_steps; i++)
-                if (args.steps[i].proto == KNOCK_PROTO_PING && addr.family == AF_INET &&
-                    args.steps[i].value > KNOCK_PING_MAX_IPV4) {
-                        say("step %s is too large for IPv4 (%s): SIZE at most %u",
-                            knock_step_format(&args.steps[i], step_str), addr_str, KNOCK_PING_MAX_IPV4);
+                if (args.totp.time_arg && totp_client_parse_time(args.totp.time_arg, &unix_time) < 0) {
+                        say("invalid --time \"%.*s\": expected seconds since 1970", ARG_SHOWN_MAX,
+                            args.totp.time_arg);
                         return EXIT_USAGE;
                 }
-
-        if (args.verbose) {
-                if (streq(addr_str, args.host))
-                        say("knocking on %s", addr_str);
-                else
-                        say("knocking on %s (%.*s)", addr_str, ARG_SHOWN_MAX, args.host);
-                args.options.step_sent = say_step_sent;
-                args.options.userdata = addr_str;
+                r = totp_client_spec(&args.totp, &totp, &message);
+                if (r < 0) {
+                        say("%s", message ? message : strerror(-r));
+                        return EXIT_USAGE;
+                }
+                if (!args.totp.key_file) {
+                        say("no key: give --key FILE (one line of base32)");
+                        return EXIT_USAGE;
+                }
+                message = mfree(message);
+                r = totp_client_prepare(&args.totp, &totp, &message);
+                if (r < 0) {
+                        say("%s", message ? message : strerror(-r));
+                        totp_key_wipe(&totp.key);
+                        return EXIT_FAILURE;
+                }
         }
 
-        r = client_knock(&addr, args.steps, args.n_steps, &args.options, &failed);
-        if (r < 0) {
-                knock_step_format(&args.steps[failed], step_str);
-                if ((r == -EACCES || r == -EPERM) && args.steps[failed].proto == KNOCK_PROTO_PING)
-                        say_ping_refused(step_str);
-                else
-                        say("%s to %s: %s", step_str, addr_str, strerror(-r));
-                return EXIT_FAILURE;
+        n = resolve(&args, addrs);
+        if (n < 0) {
+                totp_key_wipe(&totp.key);
+                return -n;
+        }
+
+        /* Every family's steps before the first packet, so no error comes half-way. */
+        if (args.is_totp) {
+                t = totp_client_counter(&totp, args.totp.time_arg, unix_time);
+                for (int i = 0; i < n; i++) {
+                        /* Window T for the first family, T + 1 (also live) for the second. */
+                        r = totp_client_steps(&totp, t + (uint64_t) i, steps[i]);
+                        if (r < 0) {
+                                say("cannot derive the steps of door %s: %s", totp.door, strerror(-r));
+                                totp_key_wipe(&totp.key);
+                                return EXIT_FAILURE;
+                        }
+                }
+                n_steps = totp.params.count;
+                totp_key_wipe(&totp.key);
+        } else {
+                for (int i = 0; i < n; i++)
+                        memcpy(steps[i], args.steps, args.n_steps * sizeof(KnockStep));
+                n_steps = args.n_steps;
+        }
+
+        for (int i = 0; i < n; i++)
+                if (!ping_fits(&addrs[i], steps[i], n_steps))
+                        return EXIT_USAGE;
+
+        for (int i = 0; i < n; i++) {
+                if (i > 0 && args.options.delay > 0)
+                        (void) sleep_usec(args.options.delay);
+                if (knock_one(&args, &addrs[i], steps[i], n_steps) != 0)
+                        status = EXIT_FAILURE;
+        }
+        if (status != EXIT_SUCCESS) {
+                if (args.command)
+                        say("not running the --then command: not every address family was knocked");
+                return status;
         }
 
         if (args.command)

@@ -630,6 +630,225 @@ TEST(build_null_report) {
         ASSERT_TRUE(doors == NULL);
 }
 
+/* ---- totp doors ---- */
+
+TEST(parse_totp) {
+        DoorSpec spec = parse_ok("knockwatch ssh: totp key=ssh 4 tcp:20000-59999 within 10s");
+
+        ASSERT_STREQ(spec.name, "ssh");
+        ASSERT_TRUE(spec.has_sequence);
+        ASSERT_TRUE(spec.is_totp);
+        ASSERT_STREQ(spec.totp_key, "ssh");
+        ASSERT_EQ(spec.totp.count, 4);
+        ASSERT_EQ(spec.totp.proto, KNOCK_PROTO_TCP);
+        ASSERT_EQ(spec.totp.lo, 20000);
+        ASSERT_EQ(spec.totp.hi, 59999);
+        ASSERT_EQ(spec.totp.step, 30);
+        ASSERT_EQ(spec.n_open, 0);
+        ASSERT_EQ(spec.n_close, 0);
+        ASSERT_EQ(spec.window, 10 * USEC_PER_SEC);
+        ASSERT_OK(totp_params_check(&spec.totp));
+
+        spec = parse_ok("knockwatch vpn: totp key=ops_team-2 8 udp:1000-1999 step 10m within 10m "
+                        "close tcp:9 udp:7");
+        ASSERT_STREQ(spec.totp_key, "ops_team-2");
+        ASSERT_EQ(spec.totp.count, 8);
+        ASSERT_EQ(spec.totp.proto, KNOCK_PROTO_UDP);
+        ASSERT_EQ(spec.totp.lo, 1000);
+        ASSERT_EQ(spec.totp.hi, 1999);
+        ASSERT_EQ(spec.totp.step, 600);
+        ASSERT_EQ(spec.window, 600 * USEC_PER_SEC);
+        ASSERT_EQ(spec.n_close, 2);
+        step_is(&spec.close[0], KNOCK_PROTO_TCP, 9);
+        step_is(&spec.close[1], KNOCK_PROTO_UDP, 7);
+
+        /* Bounds that hold: 2 and 8 steps, exactly 1,000 ports, 1-65535, a 10 s step in ms,
+         * a window as long as the step, a key name of 32 characters and of digits only. */
+        spec = parse_ok("knockwatch a: totp key=0 2 tcp:1-1000 step 10000ms within 10s");
+        ASSERT_EQ(spec.totp.count, 2);
+        ASSERT_EQ(spec.totp.lo, 1);
+        ASSERT_EQ(spec.totp.hi, 1000);
+        ASSERT_EQ(spec.totp.step, 10);
+        spec = parse_ok("knockwatch a: totp key=k 8 tcp:64536-65535 step 90s within 90s");
+        ASSERT_EQ(spec.totp.hi, 65535);
+        ASSERT_EQ(spec.totp.step, 90);
+        spec = parse_ok("knockwatch a: totp key=abcdefghijklmnopqrstuvwxyz012345 3 tcp:1-65535 within 1ms");
+        ASSERT_STREQ(spec.totp_key, "abcdefghijklmnopqrstuvwxyz012345");
+
+        /* The word "totp" is no step of a static door, as before. */
+        parse_fails("knockwatch ssh: tcp:1 totp within 10s", col("knockwatch ssh: tcp:1 totp", "totp"),
+                    "expected \"within\", got \"totp\"");
+}
+
+TEST(errors_totp) {
+        static const struct {
+                const char *rest;     /* after "knockwatch ssh: " */
+                const char *at;       /* the column is where this first occurs in rest */
+                const char *message;
+        } cases[] = {
+                { "totp", "", "expected a space and key=NAME, got the end of the comment" },
+                { "totp ssh 4 tcp:20000-59999 within 10s", "ssh",
+                  "expected key=NAME after \"totp\", got \"ssh\"" },
+                { "totp key= 4 tcp:20000-59999 within 10s", " 4",
+                  "expected a key name after \"key=\"" },
+                { "totp key=../etc/passwd 4 tcp:20000-59999 within 10s", "../",
+                  "key name may contain only a-z, 0-9, \"_\" and \"-\", got \"../etc/passwd\"" },
+                { "totp key=Ssh 4 tcp:20000-59999 within 10s", "Ssh",
+                  "key name may contain only a-z, 0-9, \"_\" and \"-\", got \"Ssh\"" },
+                { "totp key=abcdefghijklmnopqrstuvwxyz0123456 4 tcp:20000-59999 within 10s", "abc",
+                  "key name \"abcdefghijklmnopqrstuvwx\"... is longer than 32 characters" },
+                { "totp  key=ssh 4 tcp:20000-59999 within 10s", " key",
+                  "expected one space before key=NAME, got several" },
+                { "totp key=ssh", "", "expected a space and a step count, got the end of the comment" },
+                { "totp key=ssh 1 tcp:20000-59999 within 10s", "1 ",
+                  "expected a step count from 2 to 8, got \"1\"" },
+                { "totp key=ssh 9 tcp:20000-59999 within 10s", "9 ",
+                  "expected a step count from 2 to 8, got \"9\"" },
+                { "totp key=ssh 04 tcp:20000-59999 within 10s", "04",
+                  "expected a step count from 2 to 8, got \"04\"" },
+                { "totp key=ssh four tcp:20000-59999 within 10s", "four",
+                  "expected a step count from 2 to 8, got \"four\"" },
+                { "totp key=ssh 4 ping:1-5000 within 10s", "ping",
+                  "expected a port range like tcp:20000-59999 (tcp or udp), got \"ping:1-5000\"" },
+                { "totp key=ssh 4 tcp: within 10s", "tcp",
+                  "expected a port range like tcp:20000-59999 (tcp or udp), got \"tcp:\"" },
+                { "totp key=ssh 4 tcp:0-59999 within 10s", "tcp",
+                  "expected a port range like tcp:20000-59999 (ports 1-65535), got \"tcp:0-59999\"" },
+                { "totp key=ssh 4 tcp:20000-65536 within 10s", "tcp",
+                  "expected a port range like tcp:20000-59999 (ports 1-65535), got \"tcp:20000-65536\"" },
+                { "totp key=ssh 4 tcp:20000 within 10s", "tcp",
+                  "expected a port range like tcp:20000-59999 (ports 1-65535), got \"tcp:20000\"" },
+                { "totp key=ssh 4 tcp:20000- within 10s", "tcp",
+                  "expected a port range like tcp:20000-59999 (ports 1-65535), got \"tcp:20000-\"" },
+                { "totp key=ssh 4 tcp:020000-59999 within 10s", "tcp",
+                  "expected a port range like tcp:20000-59999 (ports 1-65535), got \"tcp:020000-59999\"" },
+                { "totp key=ssh 4 tcp:20000-+59999 within 10s", "tcp",
+                  "expected a port range like tcp:20000-59999 (ports 1-65535), got \"tcp:20000-+59999\"" },
+                { "totp key=ssh 4 tcp:59999-20000 within 10s", "tcp",
+                  "port range \"tcp:59999-20000\" holds no ports; a totp door needs at least 1000" },
+                { "totp key=ssh 4 tcp:20000-20998 within 10s", "tcp",
+                  "port range \"tcp:20000-20998\" holds too few ports; a totp door needs at least 1000" },
+                { "totp key=ssh 4 tcp:20000-59999", "",
+                  "expected \"within\" and a window after the port range, got the end of the comment" },
+                { "totp key=ssh 4 tcp:20000-59999 inside 10s", "inside",
+                  "expected \"within\", got \"inside\"" },
+                { "totp key=ssh 4 tcp:20000-59999 step", "",
+                  "expected a space and a step like 30s, got the end of the comment" },
+                { "totp key=ssh 4 tcp:20000-59999 step 30s", "",
+                  "expected \"within\" and a window after the step, got the end of the comment" },
+                { "totp key=ssh 4 tcp:20000-59999 step 30 within 10s", "30",
+                  "expected a step like 30s (a number and s or m), got \"30\"" },
+                { "totp key=ssh 4 tcp:20000-59999 step 5s within 1s", "5s",
+                  "step \"5s\" must be whole seconds between 10s and 10m" },
+                { "totp key=ssh 4 tcp:20000-59999 step 11m within 1s", "11m",
+                  "step \"11m\" must be whole seconds between 10s and 10m" },
+                { "totp key=ssh 4 tcp:20000-59999 step 10500ms within 1s", "10500ms",
+                  "step \"10500ms\" must be whole seconds between 10s and 10m" },
+                { "totp key=ssh 4 tcp:20000-59999 step 99999999999s within 1s", "99999999999s",
+                  "step \"99999999999s\" must be whole seconds between 10s and 10m" },
+                { "totp key=ssh 4 tcp:20000-59999 step 30s step 30s within 10s", "step 30s within",
+                  "expected \"within\", got \"step\"" },
+                { "totp key=ssh 4 tcp:20000-59999 within 31s", "31s",
+                  "window \"31s\" is longer than the step (30s) of a totp door" },
+                { "totp key=ssh 4 tcp:20000-59999 step 1m within 61s", "61s",
+                  "window \"61s\" is longer than the step (60s) of a totp door" },
+                { "totp key=ssh 4 tcp:20000-59999 within 10s close", "",
+                  "expected a space and a step like tcp:3721, got the end of the comment" },
+                { "totp key=ssh 4 tcp:20000-59999 within 10s tcp:1", "tcp:1",
+                  "expected \"close\" or the end of the comment, got \"tcp:1\"" },
+        };
+        char comment[256];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const char *rest = cases[i].rest;
+                unsigned column;
+
+                snprintf(comment, sizeof(comment), "knockwatch ssh: %s", rest);
+                /* "" means the end of the comment */
+                column = cases[i].at[0] ? col(comment + STRLEN("knockwatch ssh: "), cases[i].at) +
+                                          (unsigned) STRLEN("knockwatch ssh: ")
+                                        : (unsigned) strlen(comment) + 1;
+                parse_fails(comment, column, cases[i].message);
+        }
+}
+
+TEST(format_totp) {
+        static const struct {
+                const char *in, *out;
+        } shapes[] = {
+                { "totp key=ssh 4 tcp:20000-59999 within 10s", NULL },
+                { "totp key=ssh 4 tcp:20000-59999 step 30s within 10s", "totp key=ssh 4 tcp:20000-59999 within 10s" },
+                { "totp key=ssh 4 tcp:20000-59999 step 60s within 10s", "totp key=ssh 4 tcp:20000-59999 step 1m within 10s" },
+                { "totp key=a_b-c 8 udp:1000-1999 step 90s within 1500ms close tcp:9 udp:7", NULL },
+                { "totp key=k 2 tcp:1-65535 step 10000ms within 10s", "totp key=k 2 tcp:1-65535 step 10s within 10s" },
+        };
+        char comment[DOOR_COMMENT_MAX * 2], buf[256], again[sizeof(buf) + 16];
+        DoorSpec spec, back;
+
+        for (size_t i = 0; i < ELEMENTSOF(shapes); i++) {
+                snprintf(comment, sizeof(comment), "knockwatch d: %s", shapes[i].in);
+                spec = parse_ok(comment);
+                ASSERT_OK(door_spec_format(&spec, buf, sizeof(buf)));
+                ASSERT_STREQ(buf, shapes[i].out ? shapes[i].out : shapes[i].in);
+                /* The canonical form reads back as the same door, byte for byte. */
+                snprintf(again, sizeof(again), "knockwatch d: %s", buf);
+                back = parse_ok(again);
+                ASSERT_EQ(memcmp(&spec, &back, sizeof(spec)), 0);
+        }
+        /* The longest totp comment still fits nft's 128 characters. */
+        spec = parse_ok("knockwatch abcdefghijklmnopqrstuvwxyz012345: totp key=abcdefghijklmnopqrstuvwxyz012345 "
+                        "8 tcp:10000-65535 step 10m within 10m");
+        ASSERT_EQ(spec.totp.step, 600);
+}
+
+TEST(build_totp) {
+        DoorSetInfo sets[] = {
+                set_info("ssh4", 4, "knockwatch ssh: totp key=ssh 4 tcp:20000-59999 within 10s"),
+                set_info("ssh6", 16, "knockwatch ssh"),
+                set_info("c4", 4, "knockwatch c: totp key=c 3 udp:40000-49999 within 10s close tcp:9 tcp:8"),
+                set_info("cin4", 4, "knockwatch cin: totp key=c 3 udp:40000-49999 within 10s "
+                         "close tcp:45000 udp:45000 tcp:7"),
+                set_info("d4", 4, "knockwatch d: totp key=d 4 tcp:20000-59999 within 10s"),
+                set_info("d6", 16, "knockwatch d: totp key=other 4 tcp:20000-59999 within 10s"),
+                set_info("e4", 4, "knockwatch e: tcp:3721 tcp:4728 tcp:6742 within 10s"),
+                set_info("e6", 16, "knockwatch e: totp key=e 4 tcp:20000-59999 within 10s"),
+                set_info("f4", 4, "knockwatch f: totp key=f 4 tcp:20000-59999 step 1m within 10s"),
+                set_info("f6", 16, "knockwatch f: totp key=f 4 tcp:20000-59999 step 60s within 10s"),
+        };
+        const Door *d;
+        Built b;
+
+        build(sets, ELEMENTSOF(sets), &b);
+        has_problem(&b, "W c4| door \"c\": its closing sequence is static, so whoever saw it can "
+                    "replay it (spoofing a user's address) to close that user's grant early");
+        has_problem(&b, "W cin4| door \"cin\": its closing sequence is static, so whoever saw it can "
+                    "replay it (spoofing a user's address) to close that user's grant early");
+        has_problem(&b, "W cin4| door \"cin\": closing step udp:45000 lies in the range of its "
+                    "rotating ports (udp:40000-49999), where a window's knocks may hit it — pick a "
+                    "port outside");
+        has_problem(&b, "E d6| sets \"d4\" and \"d6\" both declare door \"d\" with different sequences");
+        has_problem(&b, "E e6| sets \"e4\" and \"e6\" both declare door \"e\" with different sequences");
+        has_problem(&b, "W e4| door \"e\": tcp:3721 tcp:4728 tcp:6742 rises strictly; a port scan "
+                    "walks it — mix the order");
+        ASSERT_EQ(b.errors, 2);
+        ASSERT_EQ(b.problems.n, 6);
+        ASSERT_EQ(b.n, 4);
+
+        d = doors_find(b.doors, b.n, "ssh");
+        ASSERT_TRUE(d);
+        ASSERT_TRUE(d->spec.is_totp);
+        ASSERT_STREQ(d->spec.totp_key, "ssh");
+        ASSERT_STREQ(d->set4, "ssh4");
+        ASSERT_STREQ(d->set6, "ssh6");
+        /* The same door written two ways by two sets is one door. */
+        d = doors_find(b.doors, b.n, "f");
+        ASSERT_TRUE(d);
+        ASSERT_EQ(d->spec.totp.step, 60);
+        ASSERT_STREQ(d->set6, "f6");
+        ASSERT_TRUE(doors_find(b.doors, b.n, "d") == NULL);
+        built_done(&b);
+}
+
 int main(void) {
         RUN(parse_full);
         RUN(parse_shapes);
@@ -651,5 +870,9 @@ int main(void) {
         RUN(build_deterministic_and_hostile);
         RUN(build_set_name_unterminated);
         RUN(build_null_report);
+        RUN(parse_totp);
+        RUN(errors_totp);
+        RUN(format_totp);
+        RUN(build_totp);
         return 0;
 }

@@ -334,15 +334,47 @@ expect_steps "-4 by name" "$CLI4" "${DOOR[*]}"
 expect_counters "-4 by name" syn4=2 t3721_4=1 t6742_4=1 udp4=1 u4728_4=1 echo4=1 p123_4=1
 kw_pass "$mode: -4 picks the IPv4 address of a name"
 
-# No family given: one address, whichever comes first, for every step.
+# No family given: every family the name resolves to, one after the other, each
+# getting every step once, in order (issue 11: the knock goes where ssh will go).
+BOTH=(syn4=2 t3721_4=1 t6742_4=1 udp4=1 u4728_4=1 echo4=1 p123_4=1
+      syn6=2 t3721_6=1 t6742_6=1 udp6=1 u4728_6=1 echo6=1 p123_6=1)
 reset_counters
+kmsg_mark
 run_knock nobody kwsrv.test "${DOOR[@]}"
-expect_ok "name, any family"
-got=$(counters)
-[[ $got == "$(expected_counters syn4=2 t3721_4=1 t6742_4=1 udp4=1 u4728_4=1 echo4=1 p123_4=1)" ||
-        $got == "$(expected_counters syn6=2 t3721_6=1 t6742_6=1 udp6=1 u4728_6=1 echo6=1 p123_6=1)" ]] ||
-        kw_fail "name, any family: the steps went to more than one address: $got"
-kw_pass "$mode: a name without -4/-6 is resolved once: every step to one address"
+expect_ok "name, both families"
+expect_steps "name, both families (IPv4)" "$CLI4" "${DOOR[*]}"
+expect_steps "name, both families (IPv6)" "$CLI6_LOG" "${DOOR[*]}"
+expect_counters "name, both families" "${BOTH[@]}"
+kw_pass "$mode: a name with A and AAAA records is knocked on both families, every step once each"
+
+# -v says which address each family went to, the family knocked first entirely first.
+run_knock nobody -v kwsrv.test tcp:3721 udp:4728
+((RC == 0)) || kw_fail "-v, both families: status $RC: $ERR"
+first=$(sed -n 's/^.*knocking on \([^ ]*\) (kwsrv.test)$/\1/p' <<<"$ERR" | head -n 1)
+[[ $first == "$SRV4" || $first == "$SRV6" ]] || kw_fail "-v, both families: said $ERR"
+second=$([[ $first == "$SRV4" ]] && echo "$SRV6" || echo "$SRV4")
+want="${PREFIX}knocking on $first (kwsrv.test)
+${PREFIX}$first: sent tcp:3721
+${PREFIX}$first: sent udp:4728
+${PREFIX}knocking on $second (kwsrv.test)
+${PREFIX}$second: sent tcp:3721
+${PREFIX}$second: sent udp:4728"
+[[ $ERR == "$want" ]] || kw_fail "-v, both families, said:
+$ERR
+expected:
+$want"
+kw_pass "$mode: -v says both families, one after the other"
+
+# --then runs once every family was knocked: the command sees both families counted.
+reset_counters
+# shellcheck disable=SC2016 # for the command's shell
+run_knock root kwsrv.test "${DOOR[@]}" --then \
+        bash -c 'ip netns exec "$1" nft list counters table inet kwclient >"$2"' then-cmd "$NS_SRV" "$KW_TMP/then2.txt"
+expect_ok "--then, both families"
+at_start=$(awk '/^\tcounter / { n = $2 } /packets/ { print n "=" $2 }' "$KW_TMP/then2.txt" | sort | tr '\n' ' ')
+[[ $at_start == "$(expected_counters "${BOTH[@]}")" ]] ||
+        kw_fail "--then, both families: when the command started, the counters were: $at_start"
+kw_pass "$mode: --then runs after the last step of the last family"
 
 reset_counters
 kmsg_mark
