@@ -144,6 +144,7 @@ static void status_fill(DaemonStatus *ret, void *userdata) {
         d->status.updated_realtime = now_usec(CLOCK_REALTIME);
         d->status.doors = d->n_doors;
         d->status.lost = ss.lost;
+        d->status.stale = ss.stale;
         d->status.live_grants = grants_size(d->grants);
         d->status.in_progress = ds.in_progress;
         d->status.capacity = ds.capacity;

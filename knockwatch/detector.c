@@ -337,12 +337,13 @@ static usec_t elapsed(usec_t from, usec_t to) {
  *     without being stored); any other step does nothing;
  *   - progress whose first knock is more than the window before t is dead: the first
  *     step restarts it, any other step removes it;
- *   - the step just matched, again: ignored, start kept (a retransmitted SYN);
  *   - the expected step: the next index; after the last one the sequence completes and
  *     the progress is removed;
+ *   - a step matched already, again: ignored, start kept — a retransmitted SYN (TCP
+ *     sends one a second later while the socket waits, so A B A C is A B C);
  *   - any other step of the sequence: the first step restarts, anything else removes.
  * A pair is touched (moved to the head of the LRU list) when it is created, advanced,
- * restarted or sees its last step repeated.
+ * restarted or sees a step it matched repeated.
  */
 static bool advance(Detector *d, const Sequence *s, const KnockAddr *src, const KnockStep *step, usec_t t) {
         bool is_first = knock_step_equal(step, &s->steps[0]);
@@ -362,10 +363,6 @@ static bool advance(Detector *d, const Sequence *s, const KnockAddr *src, const 
         e = &d->entries[idx];
 
         if (elapsed(e->start, t) <= s->window) {
-                if (knock_step_equal(step, &s->steps[e->index - 1])) {
-                        touch(d, idx);
-                        return false;
-                }
                 if (knock_step_equal(step, &s->steps[e->index])) {
                         if (e->index + 1U == s->n_steps) {
                                 entry_remove(d, idx);
@@ -375,6 +372,11 @@ static bool advance(Detector *d, const Sequence *s, const KnockAddr *src, const 
                         touch(d, idx);
                         return false;
                 }
+                for (unsigned i = 0; i < e->index; i++)
+                        if (knock_step_equal(step, &s->steps[i])) {
+                                touch(d, idx);
+                                return false;
+                        }
         }
         /* A wrong step, or a run that outlived its window: start again or forget. */
         if (!is_first) {
@@ -391,7 +393,6 @@ size_t detector_feed(Detector *d, const KnockEvent *e, usec_t now,
                      DetectorAction *ret_actions, size_t max) {
         KnockAddr src = { .family = e->src.family };
         usec_t t = e->time == 0 || e->time > now ? now : e->time;
-        bool relevant = false, counted = false;
         size_t n = 0;
 
         d->stats.knocks++;
@@ -405,10 +406,6 @@ size_t detector_feed(Detector *d, const KnockEvent *e, usec_t now,
 
                 if (!sequence_has(s, &e->step))
                         continue;
-                relevant = true;
-                if (now - t > s->window)
-                        continue;
-                counted = true;
                 if (!advance(d, s, &src, &e->step, t))
                         continue;
                 d->stats.completed++;
@@ -419,8 +416,6 @@ size_t detector_feed(Detector *d, const KnockEvent *e, usec_t now,
                                 .src = src,
                         };
         }
-        if (relevant && !counted)
-                d->stats.stale++;
         return n;
 }
 

@@ -6,13 +6,15 @@
  * next expected step and the time of the first knock. Each door contributes its
  * opening sequence and, if it has one, its closing sequence. Rules for a knock on a
  * step of a sequence (knocks on steps the sequence does not contain leave it alone):
- *   - older than the sequence's window (now - time > window): ignored (replay after a
- *     restart cannot open anything);
- *   - the step just matched again: ignored (TCP retransmits a SYN after 1 s);
  *   - the expected step: progress; the last one completes the sequence if the first
- *     knock was no longer than window ago (measured between event times);
+ *     knock was no longer than window ago, measured between the knocks' own times (the
+ *     kernel's), however late they are read;
+ *   - a step matched already, again: ignored (TCP retransmits a SYN after 1 s, so
+ *     A B A C counts as A B C);
  *   - any other step of the sequence: the progress is reset (and the knock counts as a
  *     new start if it is the first step).
+ * How old a knock may be when it is read is the sources' business: after a restart they
+ * hand over no backlog older than the longest window (source.h).
  * Memory is one table allocated up front: at most `capacity` pairs in progress, the
  * least recently used evicted first. The table is keyed with a random SipHash key,
  * so spoofed sources cannot aim at one hash chain.
@@ -41,7 +43,6 @@ typedef struct DetectorAction {
 
 typedef struct DetectorStats {
         uint64_t knocks;      /* events fed */
-        uint64_t stale;       /* ignored: older than every window they could count for */
         uint64_t completed;   /* sequences completed (open and close) */
         uint64_t evictions;   /* progress dropped because the table was full */
         size_t in_progress;   /* pairs in the table now */

@@ -517,6 +517,39 @@ int door_spec_format(const DoorSpec *spec, char *buf, size_t size) {
         return len < size ? 0 : -ENOBUFS;
 }
 
+int door_comment_name(const char *comment, char ret[static DOOR_NAME_MAX + 1]) {
+        DoorSyntaxError error;
+        DoorSpec spec;
+
+        /* parse_comment() fills in the name before it meets an error. */
+        if (parse_comment(comment, &spec, &error) == 0)
+                return 0;
+        if (!spec.name[0])
+                return -EINVAL;
+        memcpy(ret, spec.name, DOOR_NAME_MAX + 1);
+        return 1;
+}
+
+size_t door_sets_named(const DoorSetInfo *sets, size_t n_sets, const char *name,
+                       const DoorSetInfo **ret, size_t max) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < n_sets; i++) {
+                char comment[sizeof(sets[i].comment) + 1], door[DOOR_NAME_MAX + 1];
+
+                if (!sets[i].has_comment)
+                        continue;
+                memcpy(comment, sets[i].comment, sizeof(sets[i].comment));
+                comment[sizeof(sets[i].comment)] = 0;
+                if (door_comment_name(comment, door) <= 0 || !streq(door, name))
+                        continue;
+                if (n < max)
+                        ret[n] = &sets[i];
+                n++;
+        }
+        return n;
+}
+
 const Door *doors_find(const Door *doors, size_t n, const char *name) {
         for (size_t i = 0; i < n; i++)
                 if (streq(doors[i].spec.name, name))
@@ -652,7 +685,7 @@ static int compare_entries(const void *a, const void *b) {
         return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* An immediate repeat is ignored by the detector as a retransmission: never completes. */
+/* An immediate repeat: the SYN's own retransmission would count as the second step. */
 static bool check_repeats(Reporter *rep, const SetEntry *decl, const KnockStep *steps, unsigned n,
                           const char *which) {
         char s[KNOCK_STEP_STRLEN];
@@ -660,8 +693,8 @@ static bool check_repeats(Reporter *rep, const SetEntry *decl, const KnockStep *
         for (unsigned i = 1; i < n; i++)
                 if (knock_step_equal(&steps[i - 1], &steps[i])) {
                         problem(rep, DOOR_ERROR, decl, "door \"%s\": %s follows itself in the %s "
-                                "sequence (steps %u and %u); a repeat is ignored as a retransmission, "
-                                "so the sequence can never complete — put another step between",
+                                "sequence (steps %u and %u); TCP retransmits a SYN by itself, so the "
+                                "second adds nothing — put another step between",
                                 decl->spec.name, knock_step_format(&steps[i], s), which, i, i + 1);
                         return false;
                 }

@@ -117,6 +117,16 @@ typedef void (*door_problem_fn)(DoorSeverity severity, const char *set, const ch
 int doors_build(const DoorSetInfo *sets, size_t n_sets, Door **ret_doors, size_t *ret_n,
                 door_problem_fn report, void *userdata);
 
+/* The name of the door a comment belongs to, also when the rest of it does not parse:
+ * 1 and the name in ret, 0 if the comment is not ours, -EINVAL if not even the name reads. */
+int door_comment_name(const char *comment, char ret[static DOOR_NAME_MAX + 1]);
+
+/* The sets whose comment belongs to door name, also where the comment or the door has
+ * errors (for revoke and status, which must reach the grants of a broken door too): up to
+ * max of them into ret. Returns how many there are. */
+size_t door_sets_named(const DoorSetInfo *sets, size_t n_sets, const char *name,
+                       const DoorSetInfo **ret, size_t max);
+
 /* Find a door by name; NULL if none. */
 const Door *doors_find(const Door *doors, size_t n, const char *name);
 

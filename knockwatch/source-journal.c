@@ -8,17 +8,21 @@
  * an entry carrying both (TECH-NOTES 2). Of those, only a MESSAGE that starts with the
  * LOG prefix is handed on, cut to LOGLINE_LINE_MAX + 1 bytes.
  *
- * Time: the entry's CLOCK_MONOTONIC stamp, taken by journald when it read the record
- * from /dev/kmsg (a few ms after the packet, although readers only see the entry about
- * 0.4 s later). Entries older than max_age are read but not delivered, so a restart
- * cannot replay an old knock sequence.
+ * Time: when the kernel logged the line — the entry's _SOURCE_MONOTONIC_TIMESTAMP, on the
+ * kernel's printk clock, mapped to CLOCK_MONOTONIC as the kmsg source does — however late
+ * journald hands it to readers (about 0.4 s, more when it is busy). Of the backlog a
+ * resumed reader finds (entries journald held before the source opened), knock lines
+ * older than max_age are counted stale and not delivered, so a restart cannot act on old
+ * knocks; later entries are live and always delivered.
  *
  * Position: the cursor of the last entry read goes to STATE_DIR/journal.cursor, at
- * most once a second (a one-shot timer writes the last one of a burst), and whenever
- * the position is saved explicitly or the source is freed. On open, a usable cursor
- * resumes after that entry; otherwise reading starts at the tail. Resuming, the reader
- * first goes back max_age and hands over again, marked replayed, the knock lines up to
- * the saved entry (source.h); the position is not saved while it replays.
+ * most once a second (a one-shot timer writes the last one of a burst), whenever the
+ * position is saved explicitly (the daemon does before each grant) or the source is freed,
+ * and at open from the tail (the tail entry's, so a quick stop resumes from there). On
+ * open, a usable cursor resumes after that entry; otherwise reading starts at the tail.
+ * Resuming, the reader first goes back max_age and hands over again, marked replayed, the
+ * knock lines up to the saved entry (source.h); the position is not saved while it
+ * replays.
  *
  * Work per event-loop turn is bounded (JOURNAL_TURN_MAX entries); a larger backlog is
  * continued from a one-shot defer source at idle priority, so other events are never
@@ -33,6 +37,8 @@
 #include <unistd.h>
 
 #include "errno-util.h"
+#include "kmsg-record.h"
+#include "parse-util.h"
 #include "source-internal.h"
 #include "state.h"
 #include "time-util.h"
@@ -61,6 +67,9 @@ typedef struct JournalSource {
         char *cursor;                   /* of the last entry read, NULL before the first */
         bool cursor_dirty;              /* not yet written */
         bool save_failing;              /* the last write failed (notice once per failure run) */
+
+        usec_t opened;                  /* CLOCK_MONOTONIC: entries up to it are a backlog */
+        KmsgClock clock;                /* the kernel's clock (_SOURCE_MONOTONIC_TIMESTAMP) */
 } JournalSource;
 
 static int add_matches(JournalSource *d) {
@@ -145,6 +154,9 @@ static int seek_replay(JournalSource *d, const char *cursor, usec_t max_age) {
         d->replay_until = t;
         return sd_journal_seek_monotonic_usec(d->journal, d->boot_id, now > max_age ? now - max_age : 0);
 }
+
+static void take_cursor(Source *s);
+static int write_cursor(Source *s);
 
 static void stop_replay(JournalSource *d) {
         d->replay_cursor = mfree(d->replay_cursor);
@@ -256,6 +268,13 @@ static int journal_open(Source *s, const char *path, char **ret_error) {
         r = seek_start(s, &how);
         if (r < 0)
                 return set_error(ret_error, r, "cannot seek in %s: %s", what, strerror(-r));
+        d->opened = now_usec(CLOCK_MONOTONIC);
+        /* From the tail, the tail entry's cursor is saved at once: a stop before the first
+         * save then resumes from here, and what was logged in between is not skipped. */
+        if (!d->replay_cursor && !d->on_unhandled) {
+                take_cursor(s);
+                (void) write_cursor(s);
+        }
 
         return source_set_description(s, "journal%s%s (%s%s)", s->journal_dir ? " " : "",
                                       s->journal_dir ?: "", how,
@@ -278,7 +297,11 @@ static int write_cursor(Source *s) {
         memcpy(buf, d->cursor, len);
         buf[len++] = '\n';
 
-        r = state_write(s->state_dir, JOURNAL_CURSOR_FILE, buf, len);
+        /* No fsync: saves come before every grant and must be cheap, and what survives a
+         * crash of the process is the page cache, which has it. After a crash of the
+         * machine, an older cursor replays a little, and knocks of another boot never
+         * count. */
+        r = state_write_full(s->state_dir, JOURNAL_CURSOR_FILE, buf, len, 0600, STATE_WRITE_NO_SYNC);
         if (r < 0)
                 return r;
         d->cursor_dirty = false;
@@ -297,16 +320,48 @@ static int save_cursor(Source *s) {
         return r;
 }
 
-static void remember_position(Source *s) {
+/* Take the cursor of the entry the journal is on: handled, and not behind the saved one
+ * (which it is while replaying). */
+static void take_cursor(Source *s) {
         JournalSource *d = s->data;
         char *cursor;
 
-        if (!s->state_dir || sd_journal_get_cursor(d->journal, &cursor) < 0)
+        if (!s->state_dir || d->replay_cursor || d->on_unhandled ||
+            sd_journal_get_cursor(d->journal, &cursor) < 0)
                 return;
+        if (d->cursor && streq(d->cursor, cursor)) {
+                free(cursor);
+                return;
+        }
         free(d->cursor);
         d->cursor = cursor;
         d->cursor_dirty = true;
-        source_save_soon(s);
+}
+
+static void remember_position(Source *s) {
+        take_cursor(s);
+        if (((JournalSource *) s->data)->cursor_dirty)
+                source_save_soon(s);
+}
+
+/*
+ * When the kernel logged the entry the journal is on: its _SOURCE_MONOTONIC_TIMESTAMP, the
+ * kernel's printk clock, mapped to CLOCK_MONOTONIC as the kmsg source does (kmsg-record.h:
+ * the offset between the clocks is the least of "when journald got it − when the kernel
+ * logged it"). journal_time (journald's own stamp) stands in without the field.
+ */
+static usec_t entry_kernel_time(JournalSource *d, usec_t journal_time) {
+        const void *data;
+        uint64_t ts;
+        size_t len;
+
+        if (sd_journal_get_data(d->journal, "_SOURCE_MONOTONIC_TIMESTAMP", &data, &len) < 0 ||
+            len <= STRLEN("_SOURCE_MONOTONIC_TIMESTAMP=") ||
+            parse_uint((const char *) data + STRLEN("_SOURCE_MONOTONIC_TIMESTAMP="),
+                       len - STRLEN("_SOURCE_MONOTONIC_TIMESTAMP="), INT64_MAX, &ts) < 0)
+                return journal_time;
+        kmsg_clock_sample(&d->clock, ts, journal_time);
+        return MIN(kmsg_clock_map(&d->clock, ts), journal_time);
 }
 
 /* The entry the journal is on. *now is the turn's clock, refreshed when an entry written
@@ -334,8 +389,6 @@ static int handle_entry(Source *s, usec_t *now) {
                 *now = now_usec(CLOCK_MONOTONIC);
         if (time > *now) /* not a stamp journald took in this boot */
                 return 0;
-        if (s->max_age > 0 && *now - time > s->max_age)
-                return 0;
 
         /* Only MESSAGE; it comes as "MESSAGE=…", not NUL-terminated. A broken entry is
          * skipped, not fatal. */
@@ -347,7 +400,16 @@ static int handle_entry(Source *s, usec_t *now) {
         if (len < STRLEN(LOGLINE_PREFIX) || memcmp(text, LOGLINE_PREFIX, STRLEN(LOGLINE_PREFIX)) != 0)
                 return 0;
 
+        /* The backlog a resumed reader finds (what journald held before the source opened):
+         * nothing older than max_age counts, so a restart cannot act on old knocks. What
+         * arrives later is live, however late journald hands it over. */
+        if (!replayed && s->max_age > 0 && time <= d->opened && *now - time > s->max_age) {
+                s->stats.stale++;
+                return 0;
+        }
+
         len = MIN(len, (size_t) LOGLINE_LINE_MAX + 1);
+        time = entry_kernel_time(d, time);
         if (replayed) {
                 (void) source_replay(s, text, len, LOGLINE_FORM_KERNEL, time, now_usec(CLOCK_MONOTONIC));
                 return 0;
@@ -382,8 +444,8 @@ static void drain(Source *s) {
 
         if (n == JOURNAL_TURN_MAX)
                 (void) sd_event_source_set_enabled(d->more, SD_EVENT_ONESHOT);
-        /* Commit first, then save the position: the save may fsync (milliseconds), and a
-         * crash between the two then replays rather than loses. */
+        /* The daemon saves the position itself before it commits a grant (so that a crash
+         * never grants twice); the throttled save below covers everything else. */
         if (delivered > 0)
                 source_end_batch(s);
         /* next() returning 0 leaves the journal on the last entry. While replaying, the
@@ -489,6 +551,9 @@ static int journal_attach(Source *s) {
 }
 
 static int journal_save_position(Source *s) {
+        /* Called also in the middle of a drain (before a grant is committed): the entry the
+         * journal is on is the one that completed it. */
+        take_cursor(s);
         return save_cursor(s);
 }
 

@@ -144,6 +144,49 @@ static int load_position(Source *s, KmsgPosition *ret, char **ret_error) {
         return 1;
 }
 
+static int save_position_now(Source *s);
+
+/*
+ * Start at the tail. With a position to keep, the records there are read (not delivered)
+ * to learn the sequence number of the last one, and that is saved at once: a stop before
+ * the first save then resumes from here, not from the tail of another moment (records
+ * logged between a quick stop and start would be skipped). Without, a seek does.
+ */
+static int seek_tail(Source *s) {
+        KmsgSource *d = s->data;
+        char buf[KMSG_RECORD_MAX];
+
+        if (!s->state_dir || d->boot_id[0] == '\0')
+                return lseek(d->fd, 0, SEEK_END) < 0 ? -errno : 0;
+        if (lseek(d->fd, 0, SEEK_SET) < 0)
+                return -errno;
+        for (;;) {
+                usec_t read_time;
+                KmsgRecord rec;
+                ssize_t n;
+
+                n = read(d->fd, buf, sizeof(buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EPIPE)
+                        continue; /* overwritten while we read: go on from the oldest left */
+                if (n < 0 && errno == EAGAIN)
+                        break;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                read_time = now_usec(CLOCK_MONOTONIC);
+                if (kmsg_record_parse(buf, (size_t) n, &rec) < 0)
+                        continue;
+                d->seq = (KmsgSeq) { .known = true, .last = rec.seq };
+                kmsg_clock_sample(&d->clock, rec.timestamp, read_time);
+        }
+        d->dirty = d->seq.known;
+        (void) save_position_now(s);
+        return 0;
+}
+
 static int kmsg_open(Source *s, const char *path, char **ret_error) {
         KmsgSource *d;
         KmsgPosition pos;
@@ -176,8 +219,9 @@ static int kmsg_open(Source *s, const char *path, char **ret_error) {
                 return source_set_description(s, "kmsg (%s, resumed after seq %" PRIu64 ")",
                                               KMSG_PATH, pos.seq);
         }
-        if (lseek(d->fd, 0, SEEK_END) < 0)
-                return open_error(ret_error, -errno);
+        r = seek_tail(s);
+        if (r < 0)
+                return open_error(ret_error, r);
         return source_set_description(s, "kmsg (%s, from the tail)", KMSG_PATH);
 }
 
@@ -195,7 +239,10 @@ static int save_position_now(Source *s) {
                 return 0;
         memcpy(pos.boot_id, d->boot_id, sizeof(pos.boot_id));
         n = kmsg_position_format(&pos, text);
-        r = state_write(s->state_dir, KMSG_POSITION_FILE, text, n);
+        /* No fsync: a position matters only within its boot (it names the boot id), and
+         * what survives a crash of the process is the page cache, which has it. Saves come
+         * before every grant, so they must be cheap. */
+        r = state_write_full(s->state_dir, KMSG_POSITION_FILE, text, n, 0600, STATE_WRITE_NO_SYNC);
         if (r < 0) {
                 if (r != d->save_error)
                         source_notice(s, r, false, "cannot save the position to %s/%s: %s",
@@ -268,6 +315,7 @@ static void handle_record(Source *s, size_t n, usec_t read_time) {
         time = kmsg_clock_map(&d->clock, rec.timestamp);
         if (d->resuming && s->max_age > 0 && read_time > time && read_time - time > s->max_age) {
                 d->stale += !handled;
+                s->stats.stale += !handled;
                 return;
         }
         if (handled) {

@@ -15,20 +15,26 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "audit.h"
+#include "client.h"
+#include "daemon.h"
 #include "door.h"
 #include "duration.h"
 #include "json.h"
 #include "log.h"
+#include "logrules.h"
 #include "metrics.h"
 #include "nft.h"
 #include "status.h"
 #include "string-util.h"
+#include "sysctl-util.h"
 #include "time-util.h"
 #include "verbs.h"
 
@@ -38,6 +44,7 @@ typedef struct VerbOptions {
         NftTable table;
         const char *runtime_dir;
         uint64_t timeout_ms;        /* grant: 0 = the set's default */
+        const char *ruleset;        /* check: the ruleset file whose mode to check */
         bool json;                  /* status --json */
         JsonFlags json_flags;
         char table_label[DOOR_SET_NAME_MAX + 8];
@@ -48,25 +55,30 @@ typedef enum VerbOptionSet {
         WITH_TIMEOUT = 1 << 0,
         WITH_RUNTIME_DIR = 1 << 1,
         WITH_JSON = 1 << 2,
+        WITH_RULESET = 1 << 3,
 } VerbOptionSet;
 
 /* Parse the options the door verbs share; on return argv[optind…] are the positional
  * arguments. Returns 0, 1 if help was shown, or -EINVAL (error already printed). */
 static int parse_verb_options(int argc, char *argv[], const char *usage, const char *help,
                               VerbOptionSet accepted, VerbOptions *o) {
-        enum { ARG_RUNTIME_DIR = 0x100, ARG_JSON };
+        enum { ARG_RUNTIME_DIR = 0x100, ARG_JSON, ARG_RULESET };
         static const struct option options[] = {
                 { "table", required_argument, NULL, 't' },
                 { "timeout", required_argument, NULL, 'T' },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "json", optional_argument, NULL, ARG_JSON },
+                { "ruleset", required_argument, NULL, ARG_RULESET },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         const char *e = getenv("RUNTIME_DIRECTORY");
         int c;
 
-        *o = (VerbOptions) { .runtime_dir = e && e[0] == '/' ? e : RUNTIME_DIR_DEFAULT };
+        *o = (VerbOptions) {
+                .runtime_dir = e && e[0] == '/' ? e : RUNTIME_DIR_DEFAULT,
+                .ruleset = RULESET_DEFAULT,
+        };
         (void) nft_table_parse(NFT_TABLE_DEFAULT, &o->table);
         optind = 0;
         /* Options may follow the positional arguments ("grant ssh 192.0.2.7 --timeout=1h"). */
@@ -92,6 +104,11 @@ static int parse_verb_options(int argc, char *argv[], const char *usage, const c
                         if (!(accepted & WITH_RUNTIME_DIR))
                                 goto unknown;
                         o->runtime_dir = optarg;
+                        break;
+                case ARG_RULESET:
+                        if (!(accepted & WITH_RULESET))
+                                goto unknown;
+                        o->ruleset = optarg;
                         break;
                 case ARG_JSON:
                         if (!(accepted & WITH_JSON))
@@ -132,13 +149,11 @@ static void on_problem(DoorSeverity severity, const char *set, const char *messa
 }
 
 /* Read the doors; failures are explained in one line naming the table. */
-static int load_doors(Nft *nft, const VerbOptions *o, ProblemCount *problems, Door **ret_doors,
-                      size_t *ret_n) {
-        _cleanup_free_ DoorSetInfo *sets = NULL;
-        size_t n_sets = 0;
+/* Read the table's sets; failures are explained in one line naming the table. */
+static int load_sets(Nft *nft, const VerbOptions *o, DoorSetInfo **ret_sets, size_t *ret_n) {
         int r;
 
-        r = nft_get_sets(nft, &o->table, &sets, &n_sets);
+        r = nft_get_sets(nft, &o->table, ret_sets, ret_n);
         if (r == -ENOENT)
                 return log_error_errno(r, "Table %s does not exist; load the ruleset first "
                                        "(nft -f /etc/knockwatch/knockwatch.nft).", o->table_label);
@@ -147,6 +162,18 @@ static int load_doors(Nft *nft, const VerbOptions *o, ProblemCount *problems, Do
                                        "(run as root).", o->table_label);
         if (r < 0)
                 return log_error_errno(r, "Cannot read table %s: %m", o->table_label);
+        return 0;
+}
+
+static int load_doors(Nft *nft, const VerbOptions *o, ProblemCount *problems, Door **ret_doors,
+                      size_t *ret_n) {
+        _cleanup_free_ DoorSetInfo *sets = NULL;
+        size_t n_sets = 0;
+        int r;
+
+        r = load_sets(nft, o, &sets, &n_sets);
+        if (r < 0)
+                return r;
         r = doors_build(sets, n_sets, ret_doors, ret_n, on_problem, problems);
         if (r < 0)
                 return log_error_errno(r, "Cannot build the doors of table %s: %m", o->table_label);
@@ -202,6 +229,84 @@ static void print_door(Nft *nft, const VerbOptions *o, const Door *door) {
                 print_set(nft, o, "IPv6", door->set6, door->timeout6_ms);
 }
 
+static int read_daemon_status(const VerbOptions *o, DaemonStatus *ret);
+
+/* The ruleset file holds the log prefix's secret: as private as the kernel log, or no secret. */
+static void check_ruleset_file(const VerbOptions *o, ProblemCount *problems) {
+        struct stat st;
+        char message[PATH_MAX + 256];
+
+        if (!o->ruleset || !o->ruleset[0] || stat(o->ruleset, &st) < 0)
+                return;
+        if (!(st.st_mode & S_IROTH))
+                return;
+        (void) snprintf(message, sizeof(message), "%s (mode %04o) can be read by every user, and a "
+                        "secret in its log prefix is no secret then; chmod 0600 %s (or 0640, group adm)",
+                        o->ruleset, (unsigned) (st.st_mode & 07777), o->ruleset);
+        on_problem(DOOR_WARNING, NULL, message, problems);
+}
+
+/* A window no knock in the default pace fits, or one shorter than the file source can time. */
+static void check_windows(const VerbOptions *o, const Door *doors, size_t n, ProblemCount *problems) {
+        DaemonStatus s;
+        bool file_source = read_daemon_status(o, &s) >= 0 && startswith(s.source, "file ");
+
+        for (size_t i = 0; i < n; i++) {
+                const DoorSpec *spec = &doors[i].spec;
+                usec_t pace = spec->n_open > 1 ? (spec->n_open - 1) * CLIENT_DELAY_DEFAULT : 0;
+                char message[512], w[DURATION_STRLEN];
+
+                if (!spec->has_sequence || spec->is_totp)
+                        continue;
+                (void) duration_format_ms(spec->window / USEC_PER_MSEC, w);
+                if (spec->window < pace + CLIENT_DELAY_DEFAULT) {
+                        (void) snprintf(message, sizeof(message), "door \"%s\": its window (%s) is "
+                                        "shorter than %u steps take with knockwatch knock's default pace "
+                                        "(%llu ms apart) and the kernel's logging; give it more, or knock "
+                                        "with --delay", spec->name, w, spec->n_open,
+                                        (unsigned long long) (CLIENT_DELAY_DEFAULT / USEC_PER_MSEC));
+                        on_problem(DOOR_WARNING, NULL, message, problems);
+                } else if (file_source && spec->window < USEC_PER_SEC) {
+                        (void) snprintf(message, sizeof(message), "door \"%s\": its window (%s) is "
+                                        "under a second, and the file source times knocks by when it "
+                                        "reads them (after the syslog daemon): use kmsg or the journal, "
+                                        "which time them by the kernel's clock", spec->name, w);
+                        on_problem(DOOR_WARNING, NULL, message, problems);
+                }
+        }
+}
+
+/* Whether knocks from the log can be trusted, and whether every step is logged. */
+static void check_log_rules(Nft *nft, const VerbOptions *o, const Door *doors, size_t n,
+                            ProblemCount *problems) {
+        _cleanup_(nft_rules_done) NftRules rules = {};
+        char text[1024], secret[LOGLINE_SECRET_LEN_NEW + 1];
+        const char *problem;
+        LogTrust trust;
+        int r;
+
+        r = nft_get_rules(nft, &o->table, &rules);
+        if (r < 0) {
+                (void) snprintf(text, sizeof(text), "cannot read the rules of table %s: %s",
+                                o->table_label, strerror(-r));
+                on_problem(DOOR_ERROR, NULL, text, problems);
+                return;
+        }
+        log_trust_compute(&rules, sysctl_read_nf_log_all_netns(), &trust);
+        problem = log_trust_problem(&trust, o->table_label, text, sizeof(text));
+        if (problem) {
+                char message[sizeof(text) + 128];
+
+                if (log_secret_new(secret) >= 0)
+                        (void) snprintf(message, sizeof(message), "%s; a fresh secret: log prefix "
+                                        "\"PORT_KNOCKING %s \"", problem, secret);
+                else
+                        (void) snprintf(message, sizeof(message), "%s", problem);
+                on_problem(DOOR_ERROR, NULL, message, problems);
+        }
+        (void) logrules_check(&rules, &trust, doors, n, on_problem, problems);
+}
+
 int verb_check(int argc, char *argv[]) {
         _cleanup_(nft_freep) Nft *nft = NULL;
         _cleanup_free_ Door *doors = NULL;
@@ -210,20 +315,26 @@ int verb_check(int argc, char *argv[]) {
         size_t n = 0;
         int r;
 
-        r = parse_verb_options(argc, argv, "check [--table=FAMILY:NAME]",
+        r = parse_verb_options(argc, argv, "check [--table=FAMILY:NAME] [--ruleset=FILE]",
                                "Read the doors from the table's set comments and report them and every\n"
-                               "problem, naming the set (and the column of a comment that does not parse).\n"
+                               "problem, naming the set (and the column of a comment that does not parse):\n"
+                               "also whether knocks can be trusted (nf_log_all_netns and the log prefix's\n"
+                               "secret), every door step without a log rule, and the ruleset file's mode.\n"
                                "Exit status 1 if there is an error or no usable door.\n\n"
-                               "  -t, --table=FAMILY:NAME  the table (default " NFT_TABLE_DEFAULT ")\n",
-                               0, &o);
+                               "  -t, --table=FAMILY:NAME  the table (default " NFT_TABLE_DEFAULT ")\n"
+                               "      --ruleset=FILE       the ruleset file (default " RULESET_DEFAULT ")\n",
+                               WITH_RULESET, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
         if (optind != argc) {
-                log_error("Usage: knockwatch check [--table=FAMILY:NAME]");
+                log_error("Usage: knockwatch check [--table=FAMILY:NAME] [--ruleset=FILE]");
                 return EXIT_USAGE;
         }
         if (open_nft(&nft) < 0 || load_doors(nft, &o, &problems, &doors, &n) < 0)
                 return EXIT_FAILURE;
+        check_log_rules(nft, &o, doors, n, &problems);
+        check_windows(&o, doors, n, &problems);
+        check_ruleset_file(&o, &problems);
 
         printf("table %s: %zu door(s), %u error(s), %u warning(s)\n", o.table_label, n,
                problems.errors, problems.warnings);
@@ -265,10 +376,13 @@ static void print_daemon_status(const VerbOptions *o, const DaemonStatus *s, int
         (void) strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
         printf("daemon: running, pid %llu, since %s, table %s\n", (unsigned long long) s->pid, when, s->table);
         printf("  source: %s\n", s->source);
-        printf("  lines %llu: knocks %llu, not knocks %llu, rejected %llu; records lost %llu\n",
+        if (s->problem[0])
+                printf("  error: %s\n", s->problem);
+        printf("  lines %llu: knocks %llu, not knocks %llu, rejected %llu; records lost %llu; "
+               "stale after a restart %llu\n",
                (unsigned long long) s->lines, (unsigned long long) s->knocks,
                (unsigned long long) s->not_knocks, (unsigned long long) s->rejected,
-               (unsigned long long) s->lost);
+               (unsigned long long) s->lost, (unsigned long long) s->stale);
         if (s->rejected > 0) {
                 const char *sep = "";
 
@@ -325,6 +439,7 @@ static void json_daemon(JsonWriter *w, const VerbOptions *o, const DaemonStatus 
         json_field_uint(w, "updated_usec", s->updated_realtime);
         json_field_string(w, "source", s->source);
         json_field_string(w, "table", s->table);
+        json_field_string(w, "problem", s->problem[0] ? s->problem : NULL);
         json_key(w, "counters");
         json_object_begin(w);
         json_field_uint(w, "lines", s->lines);
@@ -337,6 +452,7 @@ static void json_daemon(JsonWriter *w, const VerbOptions *o, const DaemonStatus 
                 json_field_uint(w, reject_reason_to_string(r), s->rejected_by[r]);
         json_object_end(w);
         json_field_uint(w, "records_lost", s->lost);
+        json_field_uint(w, "stale", s->stale);
         json_field_uint(w, "sequences", s->sequences);
         json_field_uint(w, "grants", s->grants);
         json_field_uint(w, "refreshes", s->refreshes);
@@ -489,14 +605,35 @@ static int status_json(const VerbOptions *o) {
         return error ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* The sets of doors that are not usable but may still hold grants: shown, so that they can
+ * be revoked (a broken comment does not end a grant). */
+static void print_unusable_doors(Nft *nft, const VerbOptions *o, const DoorSetInfo *sets, size_t n_sets,
+                                 const Door *doors, size_t n_doors) {
+        for (size_t i = 0; i < n_sets; i++) {
+                char comment[sizeof(sets[i].comment) + 1], name[DOOR_NAME_MAX + 1];
+
+                if (!sets[i].has_comment)
+                        continue;
+                memcpy(comment, sets[i].comment, sizeof(sets[i].comment));
+                comment[sizeof(sets[i].comment)] = 0;
+                if (door_comment_name(comment, name) <= 0 || doors_find(doors, n_doors, name))
+                        continue;
+                printf("door %s: not usable (see knockwatch check); its set %s:\n", name, sets[i].name);
+                if (sets[i].key_len == 4 || sets[i].key_len == 16)
+                        print_set(nft, o, sets[i].key_len == 4 ? "IPv4" : "IPv6", sets[i].name,
+                                  sets[i].timeout_ms);
+        }
+}
+
 int verb_status(int argc, char *argv[]) {
         static const char usage[] = "status [--table=FAMILY:NAME] [--runtime-dir=DIR] [--json[=pretty]]";
         _cleanup_(nft_freep) Nft *nft = NULL;
+        _cleanup_free_ DoorSetInfo *sets = NULL;
         _cleanup_free_ Door *doors = NULL;
         _cleanup_free_ DaemonStatus *s = malloc(sizeof(DaemonStatus));
         ProblemCount problems = {};
         VerbOptions o;
-        size_t n = 0;
+        size_t n = 0, n_sets = 0;
         int r, status_error;
 
         if (!s)
@@ -521,8 +658,11 @@ int verb_status(int argc, char *argv[]) {
 
         status_error = read_daemon_status(&o, s);
         print_daemon_status(&o, s, status_error);
-        if (open_nft(&nft) < 0 || load_doors(nft, &o, &problems, &doors, &n) < 0)
+        if (open_nft(&nft) < 0 || load_sets(nft, &o, &sets, &n_sets) < 0)
                 return EXIT_FAILURE;
+        r = doors_build(sets, n_sets, &doors, &n, on_problem, &problems);
+        if (r < 0)
+                return log_error_errno(r, "Cannot build the doors of table %s: %m", o.table_label), EXIT_FAILURE;
         printf("table %s: %zu door(s)", o.table_label, n);
         if (problems.errors + problems.warnings > 0)
                 printf(" (%u error(s), %u warning(s): see knockwatch check)", problems.errors,
@@ -535,6 +675,7 @@ int verb_status(int argc, char *argv[]) {
                 if (d)
                         print_door_counters(d);
         }
+        print_unusable_doors(nft, &o, sets, n_sets, doors, n);
         return EXIT_SUCCESS;
 }
 
@@ -579,43 +720,72 @@ static void store_result(uintptr_t cookie, int error, void *userdata) {
 }
 
 /* grant and revoke: find the door and the set for the address's family. */
-static int door_target(Nft *nft, const VerbOptions *o, const char *name, const char *address,
-                       Door **ret_doors, const Door **ret_door, const char **ret_set,
-                       uint64_t *ret_timeout_ms, KnockAddr *ret_addr) {
+static bool addr_is_v4_mapped(const KnockAddr *a) {
+        static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
+
+        return a->family == AF_INET6 && memcmp(a->bytes, prefix, sizeof(prefix)) == 0;
+}
+
+/*
+ * The set of door name that address goes into (its family's), with its timeout. A grant
+ * needs a usable door; a revoke also reaches the sets of a door that became unusable
+ * (a broken comment, say), whose grants are still live.
+ */
+static int door_target(Nft *nft, const VerbOptions *o, bool grant, const char *name, const char *address,
+                       char ret_set[static DOOR_SET_NAME_MAX], uint64_t *ret_timeout_ms, KnockAddr *ret_addr) {
+        _cleanup_free_ DoorSetInfo *sets = NULL;
+        _cleanup_free_ Door *doors = NULL;
+        const DoorSetInfo *named[16];
         ProblemCount problems = {};
         const Door *door;
-        Door *doors = NULL;
-        size_t n = 0;
+        size_t n = 0, n_sets = 0, k;
         bool v4;
         int r;
 
         if (knock_addr_parse(address, ret_addr) < 0)
                 return log_error_errno(EINVAL, "Invalid address \"%s\": expected an IPv4 or IPv6 address.", address);
-        r = load_doors(nft, o, &problems, &doors, &n);
+        if (addr_is_v4_mapped(ret_addr))
+                return log_error_errno(EINVAL, "Invalid address \"%s\": an IPv4-mapped IPv6 address never "
+                                       "matches the IPv6 set (the kernel sees such packets as IPv4); give "
+                                       "the IPv4 address.", address);
+        v4 = ret_addr->family == AF_INET;
+        r = load_sets(nft, o, &sets, &n_sets);
         if (r < 0)
                 return r;
-        *ret_doors = doors;
+        r = doors_build(sets, n_sets, &doors, &n, on_problem, &problems);
+        if (r < 0)
+                return log_error_errno(r, "Cannot build the doors of table %s: %m", o->table_label);
         door = doors_find(doors, n, name);
-        if (!door)
+        if (door) {
+                const char *set = v4 ? door->set4 : door->set6;
+
+                if (!set[0])
+                        return log_error_errno(ENOENT, "Door \"%s\" has no IPv%c set.", name, v4 ? '4' : '6');
+                strcpy(ret_set, set);
+                *ret_timeout_ms = v4 ? door->timeout4_ms : door->timeout6_ms;
+                return 0;
+        }
+        k = door_sets_named(sets, n_sets, name, named, ELEMENTSOF(named));
+        if (grant || k == 0)
                 return log_error_errno(ENOENT, "No usable door \"%s\" in table %s (see knockwatch check).",
                                        name, o->table_label);
-        v4 = ret_addr->family == AF_INET;
-        *ret_set = v4 ? door->set4 : door->set6;
-        *ret_timeout_ms = v4 ? door->timeout4_ms : door->timeout6_ms;
-        if (!(*ret_set)[0])
-                return log_error_errno(ENOENT, "Door \"%s\" has no IPv%c set.", name, v4 ? '4' : '6');
-        *ret_door = door;
-        return 0;
+        for (size_t i = 0; i < MIN(k, ELEMENTSOF(named)); i++)
+                if (named[i]->key_len == (v4 ? 4U : 16U)) {
+                        strcpy(ret_set, named[i]->name);
+                        *ret_timeout_ms = 0;
+                        return 0;
+                }
+        return log_error_errno(ENOENT, "Door \"%s\" (unusable, see knockwatch check) has no IPv%c set.",
+                               name, v4 ? '4' : '6');
 }
 
 static int grant_or_revoke(int argc, char *argv[], bool grant) {
         const char *usage = grant ? "grant [--table=FAMILY:NAME] [--timeout=DURATION] DOOR ADDRESS"
                                   : "revoke [--table=FAMILY:NAME] DOOR ADDRESS";
         _cleanup_(nft_freep) Nft *nft = NULL;
-        _cleanup_free_ Door *doors = NULL;
         char addr_text[KNOCK_ADDR_STRLEN], label[DOOR_SET_NAME_MAX * 3], span[DURATION_STRLEN];
-        const Door *door = NULL;
-        const char *set = NULL;
+        char set[DOOR_SET_NAME_MAX];
+        const char *door;
         uint64_t timeout_ms = 0;
         VerbOptions o;
         KnockAddr addr;
@@ -638,7 +808,8 @@ static int grant_or_revoke(int argc, char *argv[], bool grant) {
         }
         if (open_nft(&nft) < 0)
                 return EXIT_FAILURE;
-        r = door_target(nft, &o, argv[optind], argv[optind + 1], &doors, &door, &set, &timeout_ms, &addr);
+        door = argv[optind];
+        r = door_target(nft, &o, grant, door, argv[optind + 1], set, &timeout_ms, &addr);
         if (r < 0)
                 return r == -EINVAL ? EXIT_USAGE : EXIT_FAILURE;
         if (o.timeout_ms > 0)
@@ -653,7 +824,7 @@ static int grant_or_revoke(int argc, char *argv[], bool grant) {
         (void) knock_addr_format(&addr, addr_text);
         (void) snprintf(label, sizeof(label), "%s %s", o.table_label, set);
         if (!grant && r == -ENOENT) {
-                log_error("%s holds no grant of door %s (set %s).", addr_text, door->spec.name, label);
+                log_error("%s holds no grant of door %s (set %s).", addr_text, door, label);
                 return EXIT_FAILURE;
         }
         if (r < 0) {
@@ -665,12 +836,12 @@ static int grant_or_revoke(int argc, char *argv[], bool grant) {
         /* The audit record goes to the journal; the console line is for the admin. */
         if (log_get_target() == LOG_TARGET_CONSOLE)
                 log_set_target(LOG_TARGET_JOURNAL);
-        audit_log(grant ? AUDIT_GRANT : AUDIT_REVOKE, &addr, door->spec.name, label, timeout_ms, "manual");
+        audit_log(grant ? AUDIT_GRANT : AUDIT_REVOKE, &addr, door, label, timeout_ms, "manual");
         if (grant)
-                printf("%s granted %s for %s (set %s)\n", addr_text, door->spec.name,
+                printf("%s granted %s for %s (set %s)\n", addr_text, door,
                        duration_format_ms(timeout_ms, span), label);
         else
-                printf("%s revoked from %s (set %s)\n", addr_text, door->spec.name, label);
+                printf("%s revoked from %s (set %s)\n", addr_text, door, label);
         return EXIT_SUCCESS;
 }
 

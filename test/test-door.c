@@ -539,11 +539,11 @@ TEST(build_sequence_rules) {
 
         build(sets, ELEMENTSOF(sets), &b);
         has_problem(&b, "E rep4| door \"rep\": tcp:4728 follows itself in the opening sequence "
-                    "(steps 2 and 3); a repeat is ignored as a retransmission, so the sequence "
-                    "can never complete — put another step between");
+                    "(steps 2 and 3); TCP retransmits a SYN by itself, so the second adds "
+                    "nothing — put another step between");
         has_problem(&b, "E crep4| door \"crep\": udp:1 follows itself in the closing sequence "
-                    "(steps 1 and 2); a repeat is ignored as a retransmission, so the sequence "
-                    "can never complete — put another step between");
+                    "(steps 1 and 2); TCP retransmits a SYN by itself, so the second adds "
+                    "nothing — put another step between");
         has_problem(&b, "W up4| door \"up\": tcp:1000 tcp:2000 tcp:3000 rises strictly; a port scan "
                     "walks it — mix the order");
         has_problem(&b, "W down6| door \"down\": udp:3000 udp:2000 falls strictly; a port scan walks "
