@@ -398,7 +398,7 @@ static bool daemon_read_netns(Daemon *d) {
         if (r < 0 && !d->netns_error_logged) {
                 /* It exists only in the host's network namespace: elsewhere (a container) the
                  * log holds whatever every namespace's rules write. */
-                log_full_errno(r == -ENOENT ? LOG_INFO : LOG_WARNING, r,
+                log_full_errno(r == -ENOENT ? LOG_DEBUG : LOG_WARNING, r,
                                "Cannot read %s: %m; taking it as 1 (lines from other network "
                                "namespaces may reach the kernel log).", SYSCTL_NF_LOG_ALL_NETNS);
                 d->netns_error_logged = true;

@@ -191,7 +191,7 @@ if kw_section check-steps; then
 
         kw_test_ruleset "$KW_TMP/nolog.nft" 30s 5s
         sed -i '/ log prefix /d' "$KW_TMP/nolog.nft"
-        ! grep -q " log " "$KW_TMP/nolog.nft" || kw_fail "could not remove the log rule"
+        ! grep -q ' log prefix ' "$KW_TMP/nolog.nft" || kw_fail "could not remove the log rule"
         kw_ruleset "$KW_TMP/nolog.nft"
         run_kw check
         ((rc == 1)) || kw_fail "check exited $rc although the table has no log rule at all: $out $err"
