@@ -37,8 +37,10 @@ kw_pass "the ruleset is installed with mode 0600"
 
 unit=$dest$unitdir/knockwatch.service
 [[ -f $unit ]] || kw_fail "no unit in $unitdir"
-grep -qx "ExecStart=$prefix/$sbindir/knockwatch" "$unit" || kw_fail "ExecStart does not name the installed binary"
-grep -q "$sysconfdir/knockwatch/knockwatch.nft" "$unit" || kw_fail "the unit does not load the installed ruleset"
+grep -qx "ExecStart=$prefix/$sbindir/knockwatch --ruleset=\${CREDENTIALS_DIRECTORY}/knockwatch.nft" "$unit" ||
+        kw_fail "ExecStart does not name the installed binary with the ruleset's credential"
+grep -qx "LoadCredential=knockwatch.nft:$sysconfdir/knockwatch/knockwatch.nft" "$unit" ||
+        kw_fail "the unit does not hand the installed ruleset over (LoadCredential=)"
 grep -qE '@[a-z_]+@' "$unit" && kw_fail "unsubstituted @variables@ in the unit"
 kw_pass "unit in $unitdir"
 
