@@ -25,7 +25,6 @@
 #include "time-util.h"
 
 #define NIL UINT32_MAX
-#define DETECTOR_DOORS_MAX 1024U  /* every knock is matched against every sequence */
 
 typedef struct Sequence {
         uint32_t id;
@@ -36,6 +35,15 @@ typedef struct Sequence {
         unsigned n_steps;
         usec_t window;
 } Sequence;
+
+typedef struct StepRef {
+        uint32_t step;        /* step_key() */
+        uint32_t seq;         /* index into sequences */
+} StepRef;
+
+static uint32_t step_key(const KnockStep *s) {
+        return (uint32_t) s->proto << 16 | s->value;
+}
 
 typedef struct Entry {
         usec_t start;         /* event time of the first knock */
@@ -51,6 +59,10 @@ struct Detector {
 
         Sequence *sequences;
         size_t n_sequences;
+        /* Which sequences have which step: (step, sequence) sorted, each pair once, so that
+         * a knock looks only at the sequences it may advance, however many there are. */
+        StepRef *by_step;
+        size_t n_by_step;
         uint32_t next_id;
 
         Entry *entries;
@@ -217,6 +229,7 @@ Detector *detector_free(Detector *d) {
         if (!d)
                 return NULL;
         free(d->sequences);
+        free(d->by_step);
         free(d);
         return NULL;
 }
@@ -231,6 +244,25 @@ static bool sequence_same(const Sequence *a, const Sequence *b) {
                 if (!knock_step_equal(&a->steps[i], &b->steps[i]))
                         return false;
         return true;
+}
+
+/* What sequence_same() compares, hashed: old and new sequences are matched through it. */
+static uint64_t sequence_fingerprint(const Detector *d, const Sequence *s) {
+        uint8_t buf[DOOR_NAME_MAX + 1 + 1 + 8 + DOOR_STEPS_MAX * 3], *p = buf;
+        size_t n = strnlen(s->name, DOOR_NAME_MAX);
+
+        memcpy(p, s->name, n);
+        p += n;
+        *p++ = 0;
+        *p++ = (uint8_t) s->verdict;
+        memcpy(p, &s->window, sizeof(s->window));
+        p += sizeof(s->window);
+        for (unsigned i = 0; i < s->n_steps; i++) {
+                *p++ = s->steps[i].proto;
+                *p++ = (uint8_t) (s->steps[i].value >> 8);
+                *p++ = (uint8_t) s->steps[i].value;
+        }
+        return siphash24(buf, (size_t) (p - buf), d->index.key);
 }
 
 static void sequence_init(Sequence *s, unsigned door, const Door *doors, DetectorVerdict verdict) {
@@ -254,12 +286,61 @@ static int compare_u32(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
+typedef struct Fingerprint {
+        uint64_t hash;
+        size_t index;
+} Fingerprint;
+
+static int compare_fingerprints(const void *a, const void *b) {
+        const Fingerprint *x = a, *y = b;
+
+        if (x->hash != y->hash)
+                return x->hash < y->hash ? -1 : 1;
+        return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int compare_step_refs(const void *a, const void *b) {
+        const StepRef *x = a, *y = b;
+
+        if (x->step != y->step)
+                return x->step < y->step ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The step index of sequences[0…n). */
+static int step_index_build(const Sequence *seqs, size_t n, StepRef **ret, size_t *ret_n) {
+        _cleanup_free_ StepRef *refs = NULL;
+        size_t k = 0, m = 0;
+
+        if (n == 0) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        refs = reallocarray(NULL, n * DOOR_STEPS_MAX, sizeof(StepRef));
+        if (!refs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                for (unsigned j = 0; j < seqs[i].n_steps; j++)
+                        refs[k++] = (StepRef) { step_key(&seqs[i].steps[j]), (uint32_t) i };
+        qsort(refs, k, sizeof(StepRef), compare_step_refs);
+        for (size_t i = 0; i < k; i++)
+                if (m == 0 || refs[i].step != refs[m - 1].step || refs[i].seq != refs[m - 1].seq)
+                        refs[m++] = refs[i];
+        *ret = TAKE_PTR(refs);
+        *ret_n = m;
+        return 0;
+}
+
 int detector_set_doors(Detector *d, const Door *doors, size_t n_doors) {
         _cleanup_free_ Sequence *seqs = NULL;
         _cleanup_free_ uint32_t *kept = NULL;
         _cleanup_free_ bool *claimed = NULL;
-        size_t n = 0, n_kept = 0;
+        _cleanup_free_ Fingerprint *old = NULL;
+        _cleanup_free_ StepRef *by_step = NULL;
+        size_t n = 0, n_kept = 0, n_by_step = 0;
         bool restart_ids;
+        int r;
 
         if (n_doors > DETECTOR_DOORS_MAX)
                 return -E2BIG;
@@ -271,28 +352,50 @@ int detector_set_doors(Detector *d, const Door *doors, size_t n_doors) {
                 seqs = calloc(2 * n_doors, sizeof(Sequence));
                 kept = calloc(2 * n_doors, sizeof(uint32_t));
                 claimed = calloc(d->n_sequences + 1, sizeof(bool));
-                if (!seqs || !kept || !claimed)
+                old = calloc(d->n_sequences + 1, sizeof(Fingerprint));
+                if (!seqs || !kept || !claimed || !old)
                         return -ENOMEM;
         }
 
         /* A door that only names a set has no steps of its own: nothing to recognise. */
         for (size_t i = 0; i < n_doors; i++) {
-                if (!doors[i].spec.has_sequence || doors[i].spec.n_open == 0)
+                if (!doors[i].spec.has_sequence)
                         continue;
-                sequence_init(&seqs[n++], (unsigned) i, doors, DETECTOR_OPEN);
+                if (doors[i].spec.n_open > 0)
+                        sequence_init(&seqs[n++], (unsigned) i, doors, DETECTOR_OPEN);
                 if (doors[i].spec.n_close > 0)
                         sequence_init(&seqs[n++], (unsigned) i, doors, DETECTOR_CLOSE);
         }
+        r = step_index_build(seqs, n, &by_step, &n_by_step);
+        if (r < 0)
+                return r;
 
+        /* Carry ids over: each new sequence takes the id of an unclaimed old one that is the
+         * same, found by fingerprint (n log n, for the many windows of rotating doors). */
         restart_ids = d->next_id > UINT32_MAX - 2 * DETECTOR_DOORS_MAX;
+        for (size_t j = 0; n > 0 && j < d->n_sequences; j++)
+                old[j] = (Fingerprint) { sequence_fingerprint(d, &d->sequences[j]), j };
+        if (n > 0)
+                qsort(old, d->n_sequences, sizeof(Fingerprint), compare_fingerprints);
         for (size_t i = 0; i < n; i++) {
-                size_t j = d->n_sequences;
+                Fingerprint key = { sequence_fingerprint(d, &seqs[i]), 0 };
+                size_t lo = 0, hi = restart_ids ? 0 : d->n_sequences, j = SIZE_MAX;
 
-                if (!restart_ids)
-                        for (j = 0; j < d->n_sequences; j++)
-                                if (!claimed[j] && sequence_same(&d->sequences[j], &seqs[i]))
-                                        break;
-                if (j < d->n_sequences) {
+                /* The first old fingerprint >= key, then along the equal ones. */
+                while (lo < hi) {
+                        size_t mid = lo + (hi - lo) / 2;
+
+                        if (compare_fingerprints(&old[mid], &key) < 0)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                for (; !restart_ids && lo < d->n_sequences && old[lo].hash == key.hash; lo++)
+                        if (!claimed[old[lo].index] && sequence_same(&d->sequences[old[lo].index], &seqs[i])) {
+                                j = old[lo].index;
+                                break;
+                        }
+                if (j != SIZE_MAX) {
                         claimed[j] = true;
                         seqs[i].id = d->sequences[j].id;
                         kept[n_kept++] = seqs[i].id;
@@ -315,17 +418,13 @@ int detector_set_doors(Detector *d, const Door *doors, size_t n_doors) {
         free(d->sequences);
         d->sequences = TAKE_PTR(seqs);
         d->n_sequences = n;
+        free(d->by_step);
+        d->by_step = TAKE_PTR(by_step);
+        d->n_by_step = n_by_step;
         return 0;
 }
 
 /* ---- knocks ---- */
-
-static bool sequence_has(const Sequence *s, const KnockStep *step) {
-        for (unsigned i = 0; i < s->n_steps; i++)
-                if (knock_step_equal(&s->steps[i], step))
-                        return true;
-        return false;
-}
 
 static usec_t elapsed(usec_t from, usec_t to) {
         return to > from ? to - from : 0;
@@ -345,7 +444,8 @@ static usec_t elapsed(usec_t from, usec_t to) {
  * A pair is touched (moved to the head of the LRU list) when it is created, advanced,
  * restarted or sees a step it matched repeated.
  */
-static bool advance(Detector *d, const Sequence *s, const KnockAddr *src, const KnockStep *step, usec_t t) {
+static bool advance(Detector *d, const Sequence *s, const KnockAddr *src, const KnockStep *step, usec_t t,
+                    usec_t *ret_start) {
         bool is_first = knock_step_equal(step, &s->steps[0]);
         uint32_t hash, idx;
         Entry *e;
@@ -355,8 +455,10 @@ static bool advance(Detector *d, const Sequence *s, const KnockAddr *src, const 
         if (idx == NIL) {
                 if (!is_first)
                         return false;
-                if (s->n_steps == 1)
+                if (s->n_steps == 1) {
+                        *ret_start = t;
                         return true;
+                }
                 entry_add(d, s->id, src->family, src->bytes, hash, t);
                 return false;
         }
@@ -365,6 +467,7 @@ static bool advance(Detector *d, const Sequence *s, const KnockAddr *src, const 
         if (elapsed(e->start, t) <= s->window) {
                 if (knock_step_equal(step, &s->steps[e->index])) {
                         if (e->index + 1U == s->n_steps) {
+                                *ret_start = e->start;
                                 entry_remove(d, idx);
                                 return true;
                         }
@@ -393,7 +496,8 @@ size_t detector_feed(Detector *d, const KnockEvent *e, usec_t now,
                      DetectorAction *ret_actions, size_t max) {
         KnockAddr src = { .family = e->src.family };
         usec_t t = e->time == 0 || e->time > now ? now : e->time;
-        size_t n = 0;
+        uint32_t key = step_key(&e->step);
+        size_t n = 0, lo = 0, hi = d->n_by_step;
 
         d->stats.knocks++;
         if (src.family != AF_INET && src.family != AF_INET6)
@@ -401,12 +505,21 @@ size_t detector_feed(Detector *d, const KnockEvent *e, usec_t now,
         /* Only the address's own bytes count: an IPv4 source's tail is zero whatever came in. */
         memcpy(src.bytes, e->src.bytes, knock_addr_len(&src));
 
-        for (size_t i = 0; i < d->n_sequences; i++) {
-                const Sequence *s = &d->sequences[i];
+        /* The sequences that have this step, in sequence order (door order, open before
+         * close): the first index entry with it, then along. */
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
 
-                if (!sequence_has(s, &e->step))
-                        continue;
-                if (!advance(d, s, &src, &e->step, t))
+                if (d->by_step[mid].step < key)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (; lo < d->n_by_step && d->by_step[lo].step == key; lo++) {
+                const Sequence *s = &d->sequences[d->by_step[lo].seq];
+                usec_t start;
+
+                if (!advance(d, s, &src, &e->step, t, &start))
                         continue;
                 d->stats.completed++;
                 if (n < max)
@@ -414,6 +527,7 @@ size_t detector_feed(Detector *d, const KnockEvent *e, usec_t now,
                                 .door = s->door,
                                 .verdict = s->verdict,
                                 .src = src,
+                                .start = start,
                         };
         }
         return n;

@@ -27,6 +27,7 @@
 
 #define DETECTOR_CAPACITY_DEFAULT 65536U
 #define DETECTOR_CAPACITY_MAX (1U << 24)
+#define DETECTOR_DOORS_MAX 65536U
 
 typedef struct Detector Detector;
 
@@ -39,6 +40,7 @@ typedef struct DetectorAction {
         unsigned door;   /* index into the doors given to detector_set_doors() */
         DetectorVerdict verdict;
         KnockAddr src;
+        usec_t start;    /* the event time of the sequence's first knock */
 } DetectorAction;
 
 typedef struct DetectorStats {
@@ -55,9 +57,12 @@ int detector_new(size_t capacity, Detector **ret);
 Detector *detector_free(Detector *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Detector *, detector_free);
 
-/* Replace the doors (the detector copies what it needs). Progress of a sequence is kept
- * when a door of the same name has the same sequence and window, and dropped otherwise.
- * Returns 0 or -ENOMEM / -E2BIG (more than 1024 doors, or more than DOOR_STEPS_MAX steps). */
+/* Replace the doors (the detector copies what it needs). A door gives its opening sequence
+ * if it has steps (n_open > 0) and its closing sequence if it has one; a rotating door's
+ * live windows come as doors of their own (the daemon makes them). Progress of a sequence
+ * is kept when a door of the same name has the same sequence and window, and dropped
+ * otherwise. Returns 0 or -ENOMEM / -E2BIG (more than DETECTOR_DOORS_MAX doors, or more
+ * than DOOR_STEPS_MAX steps). */
 int detector_set_doors(Detector *d, const Door *doors, size_t n_doors);
 
 /* Feed one knock (e->time should be set; 0 is taken as now). Writes up to max actions and

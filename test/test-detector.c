@@ -582,7 +582,7 @@ TEST(set_doors_keeps_and_drops) {
 TEST(set_doors_duplicates_and_limits) {
         Door doors[] = { door(SSH), door(SSH), door("knockwatch ssh") };
         _cleanup_(detector_freep) Detector *d = new_detector(64, doors, 1);
-        _cleanup_free_ Door *many = calloc(1025, sizeof(Door));
+        _cleanup_free_ Door *many = calloc(DETECTOR_DOORS_MAX + 1, sizeof(Door));
         DetectorAction a[4];
 
         /* Two doors of one name and sequence (doors_build never returns that): only one
@@ -601,10 +601,16 @@ TEST(set_doors_duplicates_and_limits) {
         is_action(&a[1], 1, DETECTOR_OPEN, "192.0.2.2");
 
         ASSERT_TRUE(many);
-        for (size_t i = 0; i < 1025; i++)
+        for (size_t i = 0; i < DETECTOR_DOORS_MAX + 1; i++)
                 many[i] = doors[0];
-        ASSERT_ERROR(detector_set_doors(d, many, 1025), E2BIG);
-        ASSERT_OK(detector_set_doors(d, many, 1024));
+        ASSERT_ERROR(detector_set_doors(d, many, DETECTOR_DOORS_MAX + 1), E2BIG);
+        /* Many doors with the same steps: each knock advances all of them (the index has
+         * every pair), and a reload of the same doors keeps every one's progress. */
+        ASSERT_OK(detector_set_doors(d, many, 4096));
+        ASSERT_EQ(knock_at(d, "192.0.2.77", "tcp:3721", T0, T0, a, 4), 0);
+        ASSERT_OK(detector_set_doors(d, many, 4096));
+        ASSERT_EQ(in_progress(d), 64); /* the table holds 64, all kept across the reload */
+        ASSERT_OK(detector_set_doors(d, many, DETECTOR_DOORS_MAX));
         many[0].spec.n_open = DOOR_STEPS_MAX + 1;
         ASSERT_ERROR(detector_set_doors(d, many, 1), E2BIG);
 }
