@@ -15,12 +15,14 @@
 #include "nft-internal.h"
 #include "string-util.h"
 
+/* Queue an operation on the element with key (len bytes); addr, if not NULL, is what the
+ * key is (an address element, which ops_verify() can look for). */
 static int nft_queue(Nft *n, NftOpKind kind, const NftTable *t, const char *set, const KnockAddr *addr,
-                     uint64_t timeout_ms, uintptr_t cookie) {
+                     const void *key, size_t len, uint64_t timeout_ms, uintptr_t cookie) {
         NftOp *op;
 
-        if (!nft_table_valid(t) || !set || !nft_object_name_valid(set, DOOR_SET_NAME_MAX) || !addr ||
-            (addr->family != AF_INET && addr->family != AF_INET6))
+        if (!nft_table_valid(t) || !set || !nft_object_name_valid(set, DOOR_SET_NAME_MAX) || !key ||
+            len == 0 || len > NFT_KEY_MAX)
                 return -EINVAL;
         if (n->n_queued >= NFT_BATCH_MAX)
                 return -ENOBUFS;
@@ -29,24 +31,47 @@ static int nft_queue(Nft *n, NftOpKind kind, const NftTable *t, const char *set,
         *op = (NftOp) {
                 .kind = kind,
                 .table = *t,
-                .addr = *addr,
+                .addr = addr ? *addr : (KnockAddr) {},
+                .key_len = (uint8_t) len,
                 .timeout_ms = timeout_ms,
                 .cookie = cookie,
         };
+        memcpy(op->key, key, len);
         strcpy(op->set, set);
         return 0;
 }
 
+static bool addr_valid(const KnockAddr *addr) {
+        return addr && (addr->family == AF_INET || addr->family == AF_INET6);
+}
+
 int nft_queue_add(Nft *n, const NftTable *t, const char *set, const KnockAddr *addr,
                   uint64_t timeout_ms, uintptr_t cookie) {
+        if (timeout_ms == 0 || !addr_valid(addr))
+                return -EINVAL;
+        return nft_queue(n, NFT_OP_ADD, t, set, addr, addr->bytes, knock_addr_len(addr), timeout_ms, cookie);
+}
+
+int nft_queue_add_key(Nft *n, const NftTable *t, const char *set, const void *key, size_t len,
+                      uint64_t timeout_ms, uintptr_t cookie) {
         if (timeout_ms == 0)
                 return -EINVAL;
-        return nft_queue(n, NFT_OP_ADD, t, set, addr, timeout_ms, cookie);
+        return nft_queue(n, NFT_OP_ADD, t, set, NULL, key, len, timeout_ms, cookie);
+}
+
+size_t nft_concat_key_proto_port(uint8_t proto, uint16_t port, uint8_t ret[static NFT_KEY_MAX]) {
+        memset(ret, 0, NFT_KEY_MAX);
+        ret[0] = proto;
+        ret[4] = (uint8_t) (port >> 8);
+        ret[5] = (uint8_t) port;
+        return 8;
 }
 
 int nft_queue_delete(Nft *n, const NftTable *t, const char *set, const KnockAddr *addr,
                      uintptr_t cookie) {
-        return nft_queue(n, NFT_OP_DELETE, t, set, addr, 0, cookie);
+        if (!addr_valid(addr))
+                return -EINVAL;
+        return nft_queue(n, NFT_OP_DELETE, t, set, addr, addr->bytes, knock_addr_len(addr), 0, cookie);
 }
 
 size_t nft_pending(const Nft *n) {
@@ -72,7 +97,7 @@ static struct nlmsghdr *elem_msg_build(char *buf, uint16_t type, const NftOp *op
         nftnl_set_elem_add(s, e);
         if (nftnl_set_set_str(s, NFTNL_SET_TABLE, op->table.name) < 0 ||
             nftnl_set_set_str(s, NFTNL_SET_NAME, op->set) < 0 ||
-            nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, op->addr.bytes, (uint32_t) knock_addr_len(&op->addr)) < 0) {
+            nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, op->key, op->key_len) < 0) {
                 nftnl_set_free(s);
                 return NULL;
         }
@@ -265,8 +290,9 @@ static void ops_verify(Nft *n, int error, nft_result_fn result, void *userdata) 
                                 continue;
                         for (size_t e = 0; r >= 0 && e < n_elements && !present; e++)
                                 present = knock_addr_equal(&elements[e].addr, &o->addr);
-                        op_report(o, r >= 0 && present == (o->kind == NFT_OP_ADD) ? 0 : error,
-                                  result, userdata);
+                        /* Not an address (totp_ports): it cannot be looked for; say the error. */
+                        op_report(o, r >= 0 && addr_valid(&o->addr) && present == (o->kind == NFT_OP_ADD) ?
+                                  0 : error, result, userdata);
                 }
         }
 }

@@ -60,7 +60,9 @@ typedef struct NftOp {
         NftOpKind kind;
         NftTable table;
         char set[DOOR_SET_NAME_MAX];
-        KnockAddr addr;
+        KnockAddr addr;          /* family 0: not an address, see key */
+        uint8_t key[NFT_KEY_MAX];
+        uint8_t key_len;
         uint64_t timeout_ms;
         uintptr_t cookie;
 

@@ -112,6 +112,18 @@ typedef struct NftRules {
 int nft_get_rules(Nft *n, const NftTable *t, NftRules *ret);
 void nft_rules_done(NftRules *r);
 
+/* A named counter of the table ("counter knock_logged { }"), as the kernel counts it. */
+#define NFT_COUNTER_NAME_MAX 256   /* NFT_OBJ_MAXNAMELEN, with its NUL */
+#define NFT_COUNTERS_MAX 256
+typedef struct NftCounter {
+        char name[NFT_COUNTER_NAME_MAX];
+        uint64_t packets, bytes;
+} NftCounter;
+
+/* The table's named counters, sorted by name (at most NFT_COUNTERS_MAX). -ENOENT: no such
+ * table. */
+int nft_get_counters(Nft *n, const NftTable *t, NftCounter **ret, size_t *ret_n);
+
 /* Batched element changes, sent by nft_commit(). cookie comes back with the result. */
 #define NFT_BATCH_MAX 256
 
@@ -121,6 +133,16 @@ void nft_rules_done(NftRules *r);
  * -ENOBUFS when NFT_BATCH_MAX operations are pending (commit first). */
 int nft_queue_add(Nft *n, const NftTable *t, const char *set, const KnockAddr *addr,
                   uint64_t timeout_ms, uintptr_t cookie);
+/* The same for an element whose key is not an address, e.g. "protocol . port" of the
+ * totp_ports set (nft_concat_key_proto_port()): len bytes, at most NFT_KEY_MAX. */
+#define NFT_KEY_MAX 16
+int nft_queue_add_key(Nft *n, const NftTable *t, const char *set, const void *key, size_t len,
+                      uint64_t timeout_ms, uintptr_t cookie);
+
+/* The key of an "inet_proto . inet_service" element: each field in a 32-bit register of
+ * its own, the protocol one byte, the port two in network order. Returns the length (8). */
+size_t nft_concat_key_proto_port(uint8_t proto, uint16_t port, uint8_t ret[static NFT_KEY_MAX]);
+
 /* Delete addr. A missing element comes back as -ENOENT. */
 int nft_queue_delete(Nft *n, const NftTable *t, const char *set, const KnockAddr *addr,
                      uintptr_t cookie);
