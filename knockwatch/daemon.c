@@ -16,6 +16,7 @@
  * A vanished table closes every door until it is back; the daemon keeps running.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -37,6 +38,7 @@
 #include "sysctl-util.h"
 #include "string-util.h"
 #include "time-util.h"
+#include "totp-state.h"
 
 /* How often at most a summary of rejected lines is logged (each one is, at debug level). */
 #define REJECT_WARN_INTERVAL (60 * USEC_PER_SEC)
@@ -44,11 +46,16 @@
 #define EXPIRY_ACCURACY (250 * USEC_PER_MSEC)
 /* How often at most net.netfilter.nf_log_all_netns is read again while lines arrive. */
 #define NETNS_CHECK_INTERVAL USEC_PER_SEC
+/* How often at most a refused window of a rotating door is logged above debug level. */
+#define REPLAY_WARN_INTERVAL (60 * USEC_PER_SEC)
+/* The live windows change on step boundaries; their ports are in totp_ports a step early. */
+#define WINDOWS_ACCURACY (10 * USEC_PER_MSEC)
 
 typedef enum OpKind {
         OP_GRANT,      /* a sequence completed */
         OP_RESTORE,    /* put back after a reload, with the time left */
         OP_REVOKE,     /* a closing sequence completed */
+        OP_TOTP_PORT,  /* a port of a live window of a rotating door, into totp_ports */
 } OpKind;
 
 typedef struct PendingOp {
@@ -56,6 +63,8 @@ typedef struct PendingOp {
         char door[DOOR_NAME_MAX + 1];
         char set[DOOR_SET_NAME_MAX];
         KnockAddr addr;
+        KnockStep step;      /* OP_TOTP_PORT: the port, instead of addr */
+        const char *reason;  /* for the audit record: "sequence", "totp" (static) */
         uint64_t timeout_ms;
         GrantSetId set_id;   /* of the set, as the doors were read */
         usec_t read_time;    /* when the line that completed it was read; 0 if none */
@@ -80,8 +89,18 @@ typedef struct Daemon {
 
         Door *doors;
         size_t n_doors;
-        DetectorAction *actions;       /* room for 2 per door */
+        TotpState *totp;               /* the rotating doors' keys and last successes */
+        TotpRef *refs;                 /* what each door of the detector stands for: the
+                                        * doors, then the live windows of rotating doors */
+        size_t n_refs;
+        DetectorAction *actions;       /* room for 2 per door of the detector */
         size_t n_actions;
+        sd_event_source *windows_timer; /* CLOCK_REALTIME: the next change of the live windows */
+        TotpPort *ports_logged;        /* what totp_ports was last given, sorted, with expiries */
+        size_t n_ports_logged;
+        bool ports_failed;             /* an add to totp_ports failed: give all of them again */
+        bool windows_cut_warned;
+        usec_t replay_warned;
         bool table_missing;
         bool ruleset_dirty;
         uint64_t table_handle;         /* the table's, as last read (a new table, a new one) */
@@ -106,6 +125,7 @@ typedef struct Daemon {
 static void daemon_free(Daemon *d) {
         sd_event_source_disable_unref(d->monitor_source);
         sd_event_source_disable_unref(d->expiry_timer);
+        sd_event_source_disable_unref(d->windows_timer);
         /* The source first: freeing it saves its position, which may report a failure
          * through on_source_notice(), which tells the status writer. */
         source_free(d->source);
@@ -118,6 +138,9 @@ static void daemon_free(Daemon *d) {
         grants_free(d->grants);
         free(d->doors);
         free(d->actions);
+        free(d->refs);
+        free(d->ports_logged);
+        totp_state_free(d->totp);
         nft_rules_done(&d->rules);
         sd_event_unref(d->event);
 }
@@ -275,6 +298,27 @@ static const char *errno_hint(int error) {
         }
 }
 
+/* The result of an add to totp_ports: an error means a rotating door's knocks on that port
+ * are not logged, so they cannot open it. */
+static void on_port_result(Daemon *d, const PendingOp *op, const char *label, int error) {
+        char step[KNOCK_STEP_STRLEN];
+
+        if (error >= 0)
+                return;
+        /* Each of a change's ports would fail alike: one message per commit. */
+        if (!d->ports_failed) {
+                d->status.errors++;
+                log_error_errno(error, "Could not add %s to set %s: %m%s; the rotating doors' knocks "
+                                "on it are not logged and cannot open them.",
+                                knock_step_format(&op->step, step), label,
+                                error == -ENOENT ? " (the table needs \"set " TOTP_PORTS_SET " { type "
+                                "inet_proto . inet_service; flags timeout; }\")" :
+                                error == -EINVAL ? " (it must be \"type inet_proto . inet_service; "
+                                "flags timeout\")" : errno_hint(error));
+        }
+        d->ports_failed = true;
+}
+
 static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
         Daemon *d = userdata;
         PendingOp *op = &d->pending[cookie];
@@ -286,6 +330,10 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
         set_label(d, op->set, label, sizeof(label));
         status_changed(d);
 
+        if (op->kind == OP_TOTP_PORT) {
+                on_port_result(d, op, label, error);
+                return;
+        }
         if (error < 0) {
                 if (op->kind == OP_REVOKE && error == -ENOENT) {
                         log_info("%s completed the closing sequence of %s, but held no grant.",
@@ -310,14 +358,16 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
                 else if (is_new == 0) {
                         d->status.refreshes++;
                         status_count_door(&d->status, op->door, DOOR_COUNTER_REFRESHES);
-                        audit_log(AUDIT_REFRESH, &op->addr, op->door, label, op->timeout_ms, "sequence");
-                        run_hook(d, HOOK_EVENT_REFRESH, &op->addr, op->door, label, op->timeout_ms, "sequence");
+                        audit_log(AUDIT_REFRESH, &op->addr, op->door, label, op->timeout_ms, op->reason);
+                        run_hook(d, HOOK_EVENT_REFRESH, &op->addr, op->door, label, op->timeout_ms, op->reason);
                 } else {
                         d->status.grants++;
                         status_count_door(&d->status, op->door, DOOR_COUNTER_GRANTS);
-                        audit_log(AUDIT_GRANT, &op->addr, op->door, label, op->timeout_ms, "sequence");
-                        run_hook(d, HOOK_EVENT_GRANT, &op->addr, op->door, label, op->timeout_ms, "sequence");
+                        audit_log(AUDIT_GRANT, &op->addr, op->door, label, op->timeout_ms, op->reason);
+                        run_hook(d, HOOK_EVENT_GRANT, &op->addr, op->door, label, op->timeout_ms, op->reason);
                 }
+                break;
+        case OP_TOTP_PORT:
                 break;
         case OP_REVOKE:
                 (void) grants_remove(d->grants, op->door, &op->addr, NULL);
@@ -345,7 +395,7 @@ static void daemon_commit(Daemon *d) {
          * made: a crash in between then loses them (the knock is to be made again) rather
          * than makes them twice after the restart. */
         for (size_t i = 0; i < d->n_pending && !from_log; i++)
-                from_log = d->pending[i].kind != OP_RESTORE;
+                from_log = d->pending[i].kind == OP_GRANT || d->pending[i].kind == OP_REVOKE;
         if (from_log && d->source)
                 (void) source_save_position(d->source);
         r = nft_commit(d->nft, on_commit_result, d);
@@ -362,7 +412,14 @@ static int daemon_queue(Daemon *d, const PendingOp *op) {
                 daemon_commit(d);
         if (op->kind == OP_REVOKE)
                 r = nft_queue_delete(d->nft, &d->options.table, op->set, &op->addr, d->n_pending);
-        else
+        else if (op->kind == OP_TOTP_PORT) {
+                uint8_t key[NFT_KEY_MAX];
+                size_t len = nft_concat_key_proto_port(op->step.proto == KNOCK_PROTO_UDP ? IPPROTO_UDP :
+                                                       IPPROTO_TCP, op->step.value, key);
+
+                r = nft_queue_add_key(d->nft, &d->options.table, op->set, key, len, op->timeout_ms,
+                                      d->n_pending);
+        } else
                 r = nft_queue_add(d->nft, &d->options.table, op->set, &op->addr, op->timeout_ms, d->n_pending);
         if (r < 0)
                 return log_error_errno(r, "Cannot queue an nftables operation on set %s: %m", op->set);
@@ -380,6 +437,7 @@ static bool pending_op_init(const Daemon *d, PendingOp *op, OpKind kind, const D
         *op = (PendingOp) {
                 .kind = kind,
                 .addr = *addr,
+                .reason = "sequence",
                 .set_id = id,
                 .timeout_ms = kind == OP_REVOKE ? 0 : timeout_ms,
         };
@@ -448,15 +506,58 @@ static void daemon_recheck_netns(Daemon *d, usec_t now) {
 
 /* ---- knocks ------------------------------------------------------------------------ */
 
+/* A live window of a rotating door completed: may it open the door? Only if its first knock
+ * fell within its steps, the key never succeeded at or above it, and that success is saved
+ * (totp-state.h). A refusal is a replay, a late knock or a second source in the same window. */
+static bool daemon_accept_window(Daemon *d, const Door *door, const TotpRef *ref, const DetectorAction *a) {
+        _cleanup_free_ char *error = NULL;
+        usec_t now_mono = now_usec(CLOCK_MONOTONIC), now_real = now_usec(CLOCK_REALTIME);
+        const char *user = totp_state_user(d->totp, ref);
+        char addr[KNOCK_ADDR_STRLEN], who[TOTP_NAME_MAX + 16];
+        /* The first knock's kernel time, on the clock the windows are counted in. */
+        usec_t first = a->start <= now_mono ? now_real - MIN(now_real, now_mono - a->start) : now_real;
+        int r;
+
+        (void) knock_addr_format(&a->src, addr);
+        (void) snprintf(who, sizeof(who), user[0] ? " (user %s)" : "", user);
+        r = totp_state_accept(d->totp, ref, first, &error);
+        if (r > 0) {
+                log_info("%s completed window %llu of door %s%s.", addr, (unsigned long long) ref->t,
+                         door->spec.name, who);
+                return true;
+        }
+        if (r < 0) {
+                d->status.errors++;
+                log_error_errno(r, "%s completed window %llu of door %s%s, but it is not granted: %s",
+                                addr, (unsigned long long) ref->t, door->spec.name, who, error ?: "");
+                return false;
+        }
+        status_count_door(&d->status, door->spec.name, DOOR_COUNTER_REPLAYS);
+        /* Anyone who saw a sequence can send it again, from many addresses: bounded. */
+        log_full(d->replay_warned != 0 && now_mono - d->replay_warned < REPLAY_WARN_INTERVAL ? LOG_DEBUG :
+                 LOG_NOTICE, "%s completed window %llu of door %s%s, which opens no more (used "
+                 "already, or its first knock was outside the window's steps): refused.", addr,
+                 (unsigned long long) ref->t, door->spec.name, who);
+        if (d->replay_warned == 0 || now_mono - d->replay_warned >= REPLAY_WARN_INTERVAL)
+                d->replay_warned = now_mono;
+        return false;
+}
+
 static void on_detector_action(Daemon *d, const DetectorAction *a, const KnockEvent *event,
                                usec_t read_time) {
-        const Door *door = &d->doors[a->door];
+        const TotpRef *ref = a->door < d->n_refs ? &d->refs[a->door] : NULL;
+        const Door *door;
         char addr[KNOCK_ADDR_STRLEN];
         const Grant *g;
         PendingOp op;
 
+        if (!ref || ref->door >= d->n_doors)
+                return;
+        door = &d->doors[ref->door];
         d->status.sequences++;
         status_count_door(&d->status, door->spec.name, DOOR_COUNTER_SEQUENCES);
+        if (ref->window && a->verdict != DETECTOR_OPEN)
+                return;
         if (!pending_op_init(d, &op, a->verdict == DETECTOR_OPEN ? OP_GRANT : OP_REVOKE, door, &a->src)) {
                 log_warning("%s completed the %s sequence of door %s, which has no IPv%c set; "
                             "nothing changed.", knock_addr_format(&a->src, addr),
@@ -464,8 +565,13 @@ static void on_detector_action(Daemon *d, const DetectorAction *a, const KnockEv
                             door->spec.name, a->src.family == AF_INET ? '4' : '6');
                 return;
         }
+        /* The set is there: only now may a window be used up. */
+        if (ref->window && !daemon_accept_window(d, door, ref, a))
+                return;
         op.event_time = event->time;
         op.read_time = read_time;
+        if (ref->window)
+                op.reason = "totp";
         /* A refresh never shortens a grant: a longer one (knockwatch grant --timeout=1h) keeps
          * the time it has left. */
         g = op.kind == OP_GRANT ? grants_get(d->grants, door->spec.name, &a->src) : NULL;
@@ -592,12 +698,123 @@ static usec_t doors_max_window(const Door *doors, size_t n) {
         return w;
 }
 
+/* ---- rotating doors ---------------------------------------------------------------- */
+
+/* When was totp_ports last given port p until (0: not given)? Both lists are sorted. */
+static usec_t port_logged_until(const Daemon *d, const TotpPort *p) {
+        size_t lo = 0, hi = d->n_ports_logged;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const TotpPort *q = &d->ports_logged[mid];
+
+                if (q->proto == p->proto && q->port == p->port)
+                        return q->until;
+                if (q->proto < p->proto || (q->proto == p->proto && q->port < p->port))
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return 0;
+}
+
+/* Queue the ports of the live windows into totp_ports, each expiring when no window needs
+ * it any more: all of them, or only those new or needed for longer than they were given. */
+static void daemon_queue_ports(Daemon *d, usec_t now, bool all) {
+        _cleanup_free_ TotpPort *copy = NULL;
+        size_t n;
+        const TotpPort *ports = totp_state_ports(d->totp, &n);
+
+        if (all || d->ports_failed)
+                d->n_ports_logged = 0;
+        d->ports_failed = false;
+        for (size_t i = 0; i < n; i++) {
+                const TotpPort *p = &ports[i];
+                PendingOp op = { .kind = OP_TOTP_PORT, .step = { p->proto, p->port } };
+
+                if (p->until <= now || port_logged_until(d, p) >= p->until)
+                        continue;
+                op.timeout_ms = (p->until - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC;
+                (void) snprintf(op.set, sizeof(op.set), "%s", TOTP_PORTS_SET);
+                if (daemon_queue(d, &op) < 0)
+                        d->ports_failed = true;
+        }
+        if (n > 0 && !(copy = reallocarray(NULL, n, sizeof(TotpPort)))) {
+                d->ports_failed = true;
+                n = 0;
+        }
+        if (n > 0)
+                memcpy(copy, ports, n * sizeof(TotpPort));
+        free(d->ports_logged);
+        d->ports_logged = TAKE_PTR(copy);
+        d->n_ports_logged = n;
+}
+
+/* Give the detector the doors and the windows of the rotating doors live now, keep
+ * totp_ports filled with their ports, and wake up for the next change. The caller
+ * commits. */
+static int daemon_update_windows(Daemon *d, bool all_ports) {
+        _cleanup_free_ Door *doors = NULL;
+        _cleanup_free_ TotpRef *refs = NULL;
+        usec_t now = now_usec(CLOCK_REALTIME), next;
+        DetectorAction *actions;
+        size_t n = 0;
+        int r;
+
+        r = totp_state_detector_doors(d->totp, d->doors, d->n_doors, now, &doors, &refs, &n);
+        if (r == -E2BIG && !d->windows_cut_warned) {
+                log_warning("The rotating doors have more live windows than knockwatch follows at once "
+                            "(%u); the keys of the users sorted last are not recognised.",
+                            (unsigned) DETECTOR_DOORS_MAX);
+                d->windows_cut_warned = true;
+        } else if (r < 0 && r != -E2BIG)
+                return log_error_errno(r, "Cannot work out the windows of the rotating doors: %m");
+        actions = reallocarray(NULL, 2 * n + 2, sizeof(DetectorAction));
+        if (!actions)
+                return log_oom();
+        r = detector_set_doors(d->detector, doors, n);
+        if (r < 0) {
+                free(actions);
+                /* Indices into doors that are gone must not reach on_detector_action(). */
+                (void) detector_set_doors(d->detector, NULL, 0);
+                d->n_refs = 0;
+                return log_error_errno(r, "Cannot give the detector its %zu door(s): %m", n);
+        }
+        free(d->refs);
+        d->refs = TAKE_PTR(refs);
+        d->n_refs = n;
+        free(d->actions);
+        d->actions = actions;
+        d->n_actions = 2 * n + 2;
+        daemon_queue_ports(d, now, all_ports);
+
+        next = totp_state_next_change(d->totp);
+        if (next == USEC_INFINITY)
+                (void) sd_event_source_set_enabled(d->windows_timer, SD_EVENT_OFF);
+        else {
+                (void) sd_event_source_set_time(d->windows_timer, next);
+                (void) sd_event_source_set_enabled(d->windows_timer, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+static int on_windows_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+
+        if (d->n_doors > 0)
+                (void) daemon_update_windows(d, false);
+        daemon_commit(d);
+        status_changed(d);
+        return 0;
+}
+
+/* ---- doors and the ruleset, continued ------------------------------------------------- */
+
 /* Read the doors of the table. Returns 0, -ENOENT if the table is missing, or -errno. */
 static int daemon_load_doors(Daemon *d) {
         _cleanup_free_ DoorSetInfo *sets = NULL;
         _cleanup_free_ Door *doors = NULL;
         _cleanup_(nft_rules_done) NftRules rules = {};
-        DetectorAction *actions;
         size_t n_sets = 0, n_doors = 0;
         uint64_t table_handle;
         LogTrust trust;
@@ -615,22 +832,20 @@ static int daemon_load_doors(Daemon *d) {
         r = doors_build(sets, n_sets, &doors, &n_doors, on_door_problem, d);
         if (r < 0)
                 return r;
-        actions = reallocarray(NULL, 2 * n_doors + 2, sizeof(DetectorAction));
-        if (!actions)
-                return -ENOMEM;
-        r = detector_set_doors(d->detector, doors, n_doors);
-        if (r < 0) {
-                free(actions);
+        /* The rotating doors' keys are read again with the doors (a new user: SIGHUP). */
+        r = totp_state_load(d->totp, doors, n_doors, d->options.key_dir, getenv("CREDENTIALS_DIRECTORY"),
+                            d->options.state_dir, on_door_problem, d);
+        if (r < 0)
                 return r;
-        }
         free(d->doors);
-        free(d->actions);
         d->doors = TAKE_PTR(doors);
         d->n_doors = n_doors;
         d->table_handle = table_handle;
         status_set_doors(&d->status, d->doors, d->n_doors);
-        d->actions = actions;
-        d->n_actions = 2 * n_doors + 2;
+        /* A new table has an empty totp_ports. */
+        r = daemon_update_windows(d, true);
+        if (r < 0)
+                return r;
         nft_rules_done(&d->rules);
         d->rules = rules;
         rules = (NftRules) {};
@@ -644,6 +859,8 @@ static int daemon_load_doors(Daemon *d) {
 
 static void daemon_close_doors(Daemon *d) {
         (void) detector_set_doors(d->detector, NULL, 0);
+        d->n_refs = 0;
+        (void) sd_event_source_set_enabled(d->windows_timer, SD_EVENT_OFF);
         free(d->doors);
         d->doors = NULL;
         d->n_doors = 0;
@@ -883,6 +1100,11 @@ static int daemon_setup_event(Daemon *d) {
         if (r >= 0)
                 r = sd_event_source_set_enabled(d->expiry_timer, SD_EVENT_OFF);
         if (r >= 0)
+                r = sd_event_add_time(d->event, &d->windows_timer, CLOCK_REALTIME, USEC_INFINITY,
+                                      WINDOWS_ACCURACY, on_windows_timer, d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->windows_timer, SD_EVENT_OFF);
+        if (r >= 0)
                 r = status_writer_new(d->event, d->options.runtime_dir,
                                       &(StatusWriterOps) { .fill = status_fill, .failed = status_failed,
                                                            .metrics_failed = metrics_failed },
@@ -996,6 +1218,9 @@ int daemon_run(const DaemonOptions *options) {
         if (r < 0)
                 return log_error_errno(r, "Cannot allocate the record of %zu grants: %m",
                                        options->max_grants), EXIT_FAILURE;
+        r = totp_state_new(&d.totp);
+        if (r < 0)
+                return log_oom(), EXIT_FAILURE;
         if (daemon_setup_event(&d) < 0 || daemon_setup_nft(&d) < 0 || daemon_setup_source(&d) < 0)
                 return EXIT_FAILURE;
 

@@ -25,6 +25,7 @@ typedef struct DaemonOptions {
         size_t capacity;              /* detector capacity */
         size_t max_grants;            /* bound of the record of live grants */
         const char *ruleset;          /* put the table back from this file; NULL or "": never */
+        const char *key_dir;          /* the rotating doors' keys (keyfile.h); NULL: the default */
         const char *metrics_file;     /* Prometheus text, rewritten with the status; NULL: none */
         const char *exec_on_grant;    /* hooks (hooks.h); NULL: none */
         const char *exec_on_revoke;

@@ -13,6 +13,7 @@
 #include "errno-util.h"
 #include "logrules.h"
 #include "string-util.h"
+#include "totp.h"
 
 #define MESSAGE_MAX 1024
 
@@ -129,6 +130,61 @@ static void say(door_problem_fn report, void *userdata, DoorSeverity severity, c
         report(severity, NULL, message, userdata);
 }
 
+/* How log rule l logs the ports of a rotating door: 2 through the totp_ports set the daemon
+ * keeps filled (only the live windows' ports), 1 the whole range (any packet to it, so a
+ * flood on the range fills the log), 0 not at all. */
+static int rule_logs_totp(const NftLogRule *l, const LogTrust *t, const TotpParams *p) {
+        uint8_t want = p->proto == KNOCK_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+        const char *secret;
+        size_t len;
+        int kind;
+
+        if (!rule_reaches_us(l))
+                return 0;
+        kind = logline_prefix_classify(l->prefix, strlen(l->prefix), &secret, &len);
+        if (kind == 1 ? !t->prefixes.plain : kind != 2)
+                return 0;
+        if (l->l4proto != 0 && l->l4proto != want)
+                return 0;
+        switch (l->ports) {
+        case NFT_PORTS_SET:
+                return l->set_with_proto && streq(l->set, TOTP_PORTS_SET) ? 2 : 0;
+        case NFT_PORTS_ANY:
+                return l->icmp_echo ? 0 : 1;
+        case NFT_PORTS_RANGES:
+                for (size_t i = 0; i < l->n_ranges; i++)
+                        if (l->ranges[i].lo <= p->lo && l->ranges[i].hi >= p->hi)
+                                return 1;
+                return 0;
+        case NFT_PORTS_UNKNOWN:
+                return 2; /* what it matches cannot be told: assume the best, say nothing */
+        }
+        return 0;
+}
+
+static unsigned check_totp(const NftRules *rules, const LogTrust *t, const Door *door, door_problem_fn report,
+                           void *userdata) {
+        const TotpParams *p = &door->spec.totp;
+        int best = 0;
+
+        for (size_t k = 0; k < rules->n_logs && best < 2; k++)
+                best = MAX(best, rule_logs_totp(&rules->logs[k], t, p));
+        if (best == 1)
+                say(report, userdata, DOOR_WARNING, "door \"%s\": a log rule logs every packet to %s:%u-%u, "
+                    "its whole range, so a flood on the range fills the kernel log; log only the live "
+                    "windows' ports: meta l4proto . th dport @" TOTP_PORTS_SET " … log", door->spec.name,
+                    p->proto == KNOCK_PROTO_UDP ? "udp" : "tcp", p->lo, p->hi);
+        if (best > 0)
+                return 0;
+        say(report, userdata, DOOR_ERROR, "door \"%s\": no log rule of the table logs the ports in set "
+            TOTP_PORTS_SET " (%s) to the kernel log with a prefix knockwatch accepts%s, so the rotating "
+            "door can never open; add \"set " TOTP_PORTS_SET " { type inet_proto . inet_service; flags "
+            "timeout; }\" and a rule \"meta l4proto . th dport @" TOTP_PORTS_SET " … log prefix …\"",
+            door->spec.name, p->proto == KNOCK_PROTO_UDP ? "udp" : "tcp",
+            t->prefixes.plain ? "" : " (with net.netfilter.nf_log_all_netns=1 only a secret one)");
+        return 1;
+}
+
 static unsigned check_steps(const NftRules *rules, const LogTrust *t, const Door *door, const KnockStep *steps,
                             unsigned n, const char *which, door_problem_fn report, void *userdata) {
         unsigned errors = 0;
@@ -190,6 +246,8 @@ unsigned logrules_check(const NftRules *rules, const LogTrust *trust, const Door
 
                 if (!d->spec.has_sequence)
                         continue;
+                if (d->spec.is_totp)
+                        errors += check_totp(rules, trust, d, report, userdata);
                 errors += check_steps(rules, trust, d, d->spec.open, d->spec.n_open, "opening", report, userdata);
                 errors += check_steps(rules, trust, d, d->spec.close, d->spec.n_close, "closing", report,
                                       userdata);

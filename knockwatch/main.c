@@ -14,6 +14,7 @@
 #include "grants.h"
 #include "detector.h"
 #include "hooks.h"
+#include "keyfile.h"
 #include "log.h"
 #include "metrics.h"
 #include "parse-util.h"
@@ -39,8 +40,10 @@ static void help_daemon(void) {
                "      --max-grants=N      live grants whose expiry is followed (default %u)\n"
                "      --ruleset=FILE      put the table back from FILE when it vanishes (default\n"
                "                          %s; empty: never)\n"
-               "      --state-dir=DIR     where the log position is kept (default\n"
-               "                          $STATE_DIRECTORY or %s)\n"
+               "      --state-dir=DIR     where the log position and the rotating doors' last\n"
+               "                          windows are kept (default $STATE_DIRECTORY or %s)\n"
+               "      --key-dir=DIR       the rotating doors' keys, if $CREDENTIALS_DIRECTORY\n"
+               "                          holds none (default %s)\n"
                "      --runtime-dir=DIR   where the status file is written (default\n"
                "                          $RUNTIME_DIRECTORY or %s)\n"
                "      --journal-dir=DIR   read the journal files in DIR (journal source)\n"
@@ -68,7 +71,7 @@ static void help_daemon(void) {
                "\n"
                "See knockwatch(8) and knockwatch.nft(5).\n",
                NFT_TABLE_DEFAULT, DETECTOR_CAPACITY_DEFAULT, GRANTS_MAX_DEFAULT, RULESET_DEFAULT,
-               STATE_DIR_DEFAULT, RUNTIME_DIR_DEFAULT);
+               STATE_DIR_DEFAULT, KEY_DIR_DEFAULT, RUNTIME_DIR_DEFAULT);
 }
 
 /* systemd passes StateDirectory=/RuntimeDirectory= paths in the environment; a list
@@ -88,6 +91,7 @@ int verb_run(int argc, char *argv[]) {
                 ARG_MAX_GRANTS,
                 ARG_RULESET,
                 ARG_STATE_DIR,
+                ARG_KEY_DIR,
                 ARG_RUNTIME_DIR,
                 ARG_JOURNAL_DIR,
                 ARG_METRICS_FILE,
@@ -104,6 +108,7 @@ int verb_run(int argc, char *argv[]) {
                 { "max-grants", required_argument, NULL, ARG_MAX_GRANTS },
                 { "ruleset", required_argument, NULL, ARG_RULESET },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "key-dir", required_argument, NULL, ARG_KEY_DIR },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "journal-dir", required_argument, NULL, ARG_JOURNAL_DIR },
                 { "metrics-file", required_argument, NULL, ARG_METRICS_FILE },
@@ -170,6 +175,13 @@ int verb_run(int argc, char *argv[]) {
                                 return EXIT_USAGE;
                         }
                         o.ruleset = optarg;
+                        break;
+                case ARG_KEY_DIR:
+                        if (optarg[0] != '/') {
+                                log_error("Invalid --key-dir \"%s\": expected an absolute path.", optarg);
+                                return EXIT_USAGE;
+                        }
+                        o.key_dir = optarg;
                         break;
                 case ARG_STATE_DIR:
                         o.state_dir = optarg;

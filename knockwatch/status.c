@@ -51,6 +51,7 @@ static const char *const door_counters[_DOOR_COUNTER_MAX] = {
         [DOOR_COUNTER_REFRESHES] = "refreshes",
         [DOOR_COUNTER_REVOKES] = "revokes",
         [DOOR_COUNTER_EXPIRIES] = "expiries",
+        [DOOR_COUNTER_REPLAYS] = "replays",
 };
 
 const char *door_counter_to_string(DoorCounter c) {
@@ -108,7 +109,12 @@ void status_count_knock(DaemonStatus *s, const Door *doors, size_t n, const Knoc
                 const DoorSpec *spec = &doors[i].spec;
                 DoorStatus *d;
 
-                if (!steps_have(spec->open, spec->n_open, step) && !steps_have(spec->close, spec->n_close, step))
+                /* A rotating door's knocks are any of its range (its live windows' ports) */
+                bool totp = spec->is_totp && step->proto == spec->totp.proto && step->value >= spec->totp.lo &&
+                            step->value <= spec->totp.hi;
+
+                if (!totp && !steps_have(spec->open, spec->n_open, step) &&
+                    !steps_have(spec->close, spec->n_close, step))
                         continue;
                 /* status_set_doors() keeps the doors' order: look at the same index first */
                 d = i < s->n_door && streq(s->door[i].name, spec->name) ? &s->door[i]

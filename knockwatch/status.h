@@ -68,6 +68,8 @@ typedef enum DoorCounter {
         DOOR_COUNTER_REFRESHES,
         DOOR_COUNTER_REVOKES,      /* by the closing sequence */
         DOOR_COUNTER_EXPIRIES,
+        DOOR_COUNTER_REPLAYS,      /* rotating doors: windows completed that opened nothing (used
+                                    * already, or first knock outside the window's steps) */
         _DOOR_COUNTER_MAX,
 } DoorCounter;
 

@@ -116,6 +116,10 @@ int totp_windows_live(const char *door, const TotpParams *p, usec_t within,
                       const TotpKey *keys, size_t n_keys, const uint64_t *last_success,
                       usec_t now, TotpWindow *ret, size_t max);
 
+/* The set of the daemon's table that it keeps filled with the live windows' ports, for the
+ * ruleset's log rule ("meta l4proto . th dport @totp_ports log …"). */
+#define TOTP_PORTS_SET "totp_ports"
+
 /* A port for the ruleset's totp_ports set (type inet_proto . inet_service). */
 typedef struct TotpPort {
         uint8_t proto;          /* KnockProto */

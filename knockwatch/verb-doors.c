@@ -35,7 +35,9 @@
 #include "status.h"
 #include "string-util.h"
 #include "sysctl-util.h"
+#include "keyfile.h"
 #include "time-util.h"
+#include "totp-check.h"
 #include "verbs.h"
 
 #define GRANT_TIMEOUT_MAX_MS (30ULL * 86400 * 1000)
@@ -45,6 +47,7 @@ typedef struct VerbOptions {
         const char *runtime_dir;
         uint64_t timeout_ms;        /* grant: 0 = the set's default */
         const char *ruleset;        /* check: the ruleset file whose mode to check */
+        const char *key_dir;        /* check: the rotating doors' keys (NULL: the default) */
         bool json;                  /* status --json */
         JsonFlags json_flags;
         char table_label[DOOR_SET_NAME_MAX + 8];
@@ -56,19 +59,21 @@ typedef enum VerbOptionSet {
         WITH_RUNTIME_DIR = 1 << 1,
         WITH_JSON = 1 << 2,
         WITH_RULESET = 1 << 3,
+        WITH_KEY_DIR = 1 << 4,
 } VerbOptionSet;
 
 /* Parse the options the door verbs share; on return argv[optind…] are the positional
  * arguments. Returns 0, 1 if help was shown, or -EINVAL (error already printed). */
 static int parse_verb_options(int argc, char *argv[], const char *usage, const char *help,
                               VerbOptionSet accepted, VerbOptions *o) {
-        enum { ARG_RUNTIME_DIR = 0x100, ARG_JSON, ARG_RULESET };
+        enum { ARG_RUNTIME_DIR = 0x100, ARG_JSON, ARG_RULESET, ARG_KEY_DIR };
         static const struct option options[] = {
                 { "table", required_argument, NULL, 't' },
                 { "timeout", required_argument, NULL, 'T' },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "json", optional_argument, NULL, ARG_JSON },
                 { "ruleset", required_argument, NULL, ARG_RULESET },
+                { "key-dir", required_argument, NULL, ARG_KEY_DIR },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -109,6 +114,11 @@ static int parse_verb_options(int argc, char *argv[], const char *usage, const c
                         if (!(accepted & WITH_RULESET))
                                 goto unknown;
                         o->ruleset = optarg;
+                        break;
+                case ARG_KEY_DIR:
+                        if (!(accepted & WITH_KEY_DIR))
+                                goto unknown;
+                        o->key_dir = optarg;
                         break;
                 case ARG_JSON:
                         if (!(accepted & WITH_JSON))
@@ -223,6 +233,12 @@ static void print_door(Nft *nft, const VerbOptions *o, const Door *door) {
 
         (void) door_spec_format(&door->spec, spec, sizeof(spec));
         printf("door %s: %s\n", door->spec.name, spec);
+        if (!nft && door->spec.has_sequence && door->spec.is_totp) {
+                char keys[1024];
+
+                totp_describe_keys(door, o->key_dir, getenv("CREDENTIALS_DIRECTORY"), keys, sizeof(keys));
+                printf("  rotating: %s\n", keys);
+        }
         if (door->set4[0])
                 print_set(nft, o, "IPv4", door->set4, door->timeout4_ms);
         if (door->set6[0])
@@ -315,19 +331,21 @@ int verb_check(int argc, char *argv[]) {
         size_t n = 0;
         int r;
 
-        r = parse_verb_options(argc, argv, "check [--table=FAMILY:NAME] [--ruleset=FILE]",
+        r = parse_verb_options(argc, argv, "check [--table=FAMILY:NAME] [--ruleset=FILE] [--key-dir=DIR]",
                                "Read the doors from the table's set comments and report them and every\n"
                                "problem, naming the set (and the column of a comment that does not parse):\n"
                                "also whether knocks can be trusted (nf_log_all_netns and the log prefix's\n"
-                               "secret), every door step without a log rule, and the ruleset file's mode.\n"
+                               "secret), every door step without a log rule, and the ruleset file's mode;\n"
+                               "for rotating doors, their keys, the clock, and sockets in their ranges.\n"
                                "Exit status 1 if there is an error or no usable door.\n\n"
                                "  -t, --table=FAMILY:NAME  the table (default " NFT_TABLE_DEFAULT ")\n"
-                               "      --ruleset=FILE       the ruleset file (default " RULESET_DEFAULT ")\n",
-                               WITH_RULESET, &o);
+                               "      --ruleset=FILE       the ruleset file (default " RULESET_DEFAULT ")\n"
+                               "      --key-dir=DIR        the rotating doors' keys (default " KEY_DIR_DEFAULT ")\n",
+                               WITH_RULESET | WITH_KEY_DIR, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
         if (optind != argc) {
-                log_error("Usage: knockwatch check [--table=FAMILY:NAME] [--ruleset=FILE]");
+                log_error("Usage: knockwatch check [--table=FAMILY:NAME] [--ruleset=FILE] [--key-dir=DIR]");
                 return EXIT_USAGE;
         }
         if (open_nft(&nft) < 0 || load_doors(nft, &o, &problems, &doors, &n) < 0)
@@ -335,6 +353,7 @@ int verb_check(int argc, char *argv[]) {
         check_log_rules(nft, &o, doors, n, &problems);
         check_windows(&o, doors, n, &problems);
         check_ruleset_file(&o, &problems);
+        totp_check_host(doors, n, o.key_dir, getenv("CREDENTIALS_DIRECTORY"), on_problem, &problems);
 
         printf("table %s: %zu door(s), %u error(s), %u warning(s)\n", o.table_label, n,
                problems.errors, problems.warnings);
@@ -418,6 +437,50 @@ static void print_door_counters(const DoorStatus *d) {
                (unsigned long long) d->counter[DOOR_COUNTER_REFRESHES],
                (unsigned long long) d->counter[DOOR_COUNTER_REVOKES],
                (unsigned long long) d->counter[DOOR_COUNTER_EXPIRIES]);
+        if (d->counter[DOOR_COUNTER_REPLAYS] > 0)
+                printf("  refused: %llu window(s) completed again or too late\n",
+                       (unsigned long long) d->counter[DOOR_COUNTER_REPLAYS]);
+}
+
+/* The table's named counters ("counter knock_logged { }" and the like): what the ruleset
+ * logged for knockwatch and what it dropped unlogged, beside the records the log lost. */
+static void print_counters(Nft *nft, const VerbOptions *o) {
+        _cleanup_free_ NftCounter *counters = NULL;
+        size_t n = 0;
+        int r;
+
+        r = nft_get_counters(nft, &o->table, &counters, &n);
+        if (r < 0) {
+                printf("  counters: cannot read them: %s\n", strerror(-r));
+                return;
+        }
+        if (n == 0)
+                return;
+        printf("  counters:");
+        for (size_t i = 0; i < n; i++)
+                printf("%s %s %llu packet(s)", i > 0 ? "," : "", counters[i].name,
+                       (unsigned long long) counters[i].packets);
+        printf("\n");
+}
+
+static void json_counters(JsonWriter *w, Nft *nft, const VerbOptions *o) {
+        _cleanup_free_ NftCounter *counters = NULL;
+        size_t n = 0;
+
+        json_key(w, "counters");
+        if (!nft || nft_get_counters(nft, &o->table, &counters, &n) < 0) {
+                json_null(w);
+                return;
+        }
+        json_array_begin(w);
+        for (size_t i = 0; i < n; i++) {
+                json_object_begin(w);
+                json_field_string(w, "name", counters[i].name);
+                json_field_uint(w, "packets", counters[i].packets);
+                json_field_uint(w, "bytes", counters[i].bytes);
+                json_object_end(w);
+        }
+        json_array_end(w);
 }
 
 /* ---- status --json: the object documented in knockwatch(8), "version": 1 ----------- */
@@ -592,6 +655,7 @@ static int status_json(const VerbOptions *o) {
                         json_door(&w, nft, o, &doors[i], s, status_error >= 0);
                 json_array_end(&w);
         }
+        json_counters(&w, error ? NULL : nft, o);
         json_key(&w, "problems");
         json_object_begin(&w);
         json_field_uint(&w, "errors", problems.errors);
@@ -668,6 +732,7 @@ int verb_status(int argc, char *argv[]) {
                 printf(" (%u error(s), %u warning(s): see knockwatch check)", problems.errors,
                        problems.warnings);
         printf("\n");
+        print_counters(nft, &o);
         for (size_t i = 0; i < n; i++) {
                 const DoorStatus *d = status_error >= 0 ? status_get_door(s, doors[i].spec.name) : NULL;
 

@@ -110,7 +110,7 @@ TEST(old_keys_keep_their_form) {
                 "rejected_not_kernel=1022\nrejected_untrusted=1023\nrejected_other=1024\n"
                 "hook_runs=1015\nhook_failures=1016\nhook_timeouts=1017\nhook_drops=1018\n"
                 "door=door-0_x knocks=1025 sequences=1026 grants=1027 refreshes=1028 revokes=1029 "
-                "expiries=1030 live_grants=1031\n";
+                "expiries=1030 replays=1031 live_grants=1032\n";
         DaemonStatus s, back;
         char want[sizeof(old_part) + sizeof(new_part)];
 

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * totp-state.c — see totp-state.h.
+ *
+ * The state file of door NAME is STATE_DIR/totp-NAME.last: one line per key that ever
+ * succeeded, "USER T" (USER "-" for the door's own key), rewritten whole (and fsync'ed)
+ * before each grant. A line that does not parse makes the whole file count as "every key
+ * succeeded at the current window" (nothing live now opens): reject rather than guess.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "detector.h"
+#include "errno-util.h"
+#include "keyfile.h"
+#include "parse-util.h"
+#include "state.h"
+#include "string-util.h"
+#include "totp-state.h"
+
+/* A line "USER T\n" per key: 32 + 1 + 20 + 1 bytes at most, KEY_USERS_MAX users and the
+ * door's own key. */
+#define STATE_LINE_MAX (TOTP_NAME_MAX + 22)
+#define STATE_TEXT_MAX ((KEY_USERS_MAX + 1) * STATE_LINE_MAX)
+
+typedef struct TotpDoorState {
+        bool rotating;          /* a totp door */
+        bool ready;             /* … whose keys could be loaded */
+        char name[DOOR_NAME_MAX + 1];
+        TotpParams params;
+        usec_t within;
+        TotpKey *keys;
+        size_t n_keys;
+        uint64_t *last;         /* per key: the last successful window, or TOTP_NEVER */
+} TotpDoorState;
+
+struct TotpState {
+        TotpDoorState *doors;
+        size_t n_doors;
+        char *state_dir;
+        TotpPort *ports;
+        size_t n_ports;
+        usec_t next_change;
+};
+
+static void door_state_done(TotpDoorState *d) {
+        d->keys = totp_keys_free(d->keys, d->n_keys);
+        d->last = mfree(d->last);
+        d->n_keys = 0;
+}
+
+int totp_state_new(TotpState **ret) {
+        TotpState *s = calloc(1, sizeof(*s));
+
+        if (!s)
+                return -ENOMEM;
+        s->next_change = USEC_INFINITY;
+        *ret = s;
+        return 0;
+}
+
+TotpState *totp_state_free(TotpState *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_doors; i++)
+                door_state_done(&s->doors[i]);
+        free(s->doors);
+        free(s->state_dir);
+        free(s->ports);
+        free(s);
+        return NULL;
+}
+
+static void state_file_name(const char *door, char buf[static DOOR_NAME_MAX + 16]) {
+        (void) snprintf(buf, DOOR_NAME_MAX + 16, "totp-%s.last", door);
+}
+
+/* The last successes of door d's keys from its state file (if any). */
+static void read_successes(TotpState *s, TotpDoorState *d, usec_t now) {
+        _cleanup_free_ char *text = NULL;
+        char name[DOOR_NAME_MAX + 16];
+        int n;
+
+        if (!s->state_dir)
+                return;
+        text = malloc(STATE_TEXT_MAX + 1);
+        if (!text)
+                goto broken;
+        state_file_name(d->name, name);
+        n = state_read(s->state_dir, name, text, STATE_TEXT_MAX + 1);
+        if (n == -ENOENT)
+                return;
+        for (char *line = text, *nl; n >= 0 && *line; line = nl + 1) {
+                char *space;
+                uint64_t t;
+
+                nl = strchr(line, '\n');
+                if (!nl)
+                        goto broken;
+                *nl = 0;
+                space = strchr(line, ' ');
+                if (!space)
+                        goto broken;
+                *space = 0;
+                if (parse_uint(space + 1, strlen(space + 1), UINT64_MAX - 1, &t) < 0 ||
+                    (!streq(line, "-") && !totp_name_valid(line)))
+                        goto broken;
+                for (size_t k = 0; k < d->n_keys; k++)
+                        if (streq(d->keys[k].user, streq(line, "-") ? "" : line) &&
+                            (d->last[k] == TOTP_NEVER || t > d->last[k]))
+                                d->last[k] = t;
+        }
+        if (n >= 0)
+                return;
+broken:
+        /* Unreadable or malformed: no window live now may open (but later ones will). */
+        for (size_t k = 0; k < d->n_keys; k++)
+                d->last[k] = totp_counter(now, d->params.step) + 1;
+}
+
+int totp_state_load(TotpState *s, const Door *doors, size_t n, const char *key_dir,
+                    const char *credentials_dir, const char *state_dir, door_problem_fn report,
+                    void *userdata) {
+        _cleanup_free_ TotpDoorState *next = NULL;
+        usec_t now = now_usec(CLOCK_REALTIME);
+        unsigned failed = 0;
+
+        if (n > 0) {
+                next = calloc(n, sizeof(TotpDoorState));
+                if (!next)
+                        return -ENOMEM;
+        }
+        free(s->state_dir);
+        s->state_dir = NULL;
+        if (state_dir && !(s->state_dir = strdup(state_dir)))
+                return -ENOMEM;
+
+        for (size_t i = 0; i < n; i++) {
+                const DoorSpec *spec = &doors[i].spec;
+                TotpDoorState *d = &next[i];
+                _cleanup_free_ char *error = NULL;
+                const char *source;
+                int r;
+
+                if (!spec->has_sequence || !spec->is_totp)
+                        continue;
+                *d = (TotpDoorState) { .rotating = true, .params = spec->totp, .within = spec->window };
+                memcpy(d->name, spec->name, sizeof(d->name));
+                r = totp_keys_load(spec->totp_key, key_dir, credentials_dir, &d->keys, &d->n_keys, &source,
+                                   &error);
+                if (r < 0) {
+                        char message[1024];
+
+                        (void) snprintf(message, sizeof(message), "door \"%s\": %s; it opens for nobody "
+                                        "until its keys can be read", spec->name,
+                                        error ?: strerror(-r));
+                        if (report)
+                                report(DOOR_ERROR, NULL, message, userdata);
+                        failed++;
+                        continue;
+                }
+                d->last = calloc(d->n_keys, sizeof(uint64_t));
+                if (!d->last) {
+                        door_state_done(d);
+                        return -ENOMEM;
+                }
+                for (size_t k = 0; k < d->n_keys; k++) {
+                        d->last[k] = TOTP_NEVER;
+                        /* What this process saw succeed before the reload counts too. */
+                        for (size_t j = 0; j < s->n_doors; j++) {
+                                const TotpDoorState *o = &s->doors[j];
+
+                                if (!o->ready || !streq(o->name, d->name))
+                                        continue;
+                                for (size_t m = 0; m < o->n_keys; m++)
+                                        if (streq(o->keys[m].user, d->keys[k].user) && o->last[m] != TOTP_NEVER)
+                                                d->last[k] = o->last[m];
+                        }
+                }
+                read_successes(s, d, now);
+                d->ready = true;
+        }
+
+        for (size_t i = 0; i < s->n_doors; i++)
+                door_state_done(&s->doors[i]);
+        free(s->doors);
+        s->doors = TAKE_PTR(next);
+        s->n_doors = n;
+        return (int) failed;
+}
+
+bool totp_state_door_ready(const TotpState *s, unsigned door) {
+        return door < s->n_doors && s->doors[door].ready;
+}
+
+int totp_state_detector_doors(TotpState *s, const Door *doors, size_t n, usec_t now,
+                              Door **ret_doors, TotpRef **ret_refs, size_t *ret_n) {
+        _cleanup_free_ TotpWindow *windows = NULL;
+        _cleanup_free_ TotpPort *ports = NULL;
+        _cleanup_free_ Door *out = NULL;
+        _cleanup_free_ TotpRef *refs = NULL;
+        size_t max_windows = 0, n_windows = 0, k = 0;
+        bool cut = false;
+        int r;
+
+        if (n != s->n_doors)
+                return -EINVAL;
+        s->next_change = USEC_INFINITY;
+        for (size_t i = 0; i < n; i++)
+                if (s->doors[i].ready)
+                        max_windows += s->doors[i].n_keys * TOTP_WINDOWS_PER_KEY;
+        out = calloc(n + max_windows + 1, sizeof(Door));
+        refs = calloc(n + max_windows + 1, sizeof(TotpRef));
+        windows = calloc(max_windows + 1, sizeof(TotpWindow));
+        ports = calloc(max_windows * TOTP_COUNT_MAX + 1, sizeof(TotpPort));
+        if (!out || !refs || !windows || !ports)
+                return -ENOMEM;
+
+        /* The doors as they are; a rotating one gives its closing sequence only. */
+        for (size_t i = 0; i < n; i++) {
+                out[k] = doors[i];
+                if (s->doors[i].rotating)
+                        out[k].spec.n_open = 0;
+                refs[k++] = (TotpRef) { .door = (unsigned) i };
+        }
+        /* Then each live window as a door of the same name and window. */
+        for (size_t i = 0; i < n; i++) {
+                TotpDoorState *d = &s->doors[i];
+                int m;
+
+                if (!d->ready)
+                        continue;
+                m = totp_windows_live(d->name, &d->params, d->within, d->keys, d->n_keys, d->last, now,
+                                      windows + n_windows, max_windows - n_windows);
+                if (m < 0)
+                        return m;
+                for (int j = 0; j < m; j++) {
+                        const TotpWindow *w = &windows[n_windows + j];
+                        Door *p = &out[k];
+
+                        if (k >= DETECTOR_DOORS_MAX) {
+                                cut = true;
+                                break;
+                        }
+                        *p = doors[i];
+                        memcpy(p->spec.open, w->steps, w->n_steps * sizeof(KnockStep));
+                        p->spec.n_open = w->n_steps;
+                        p->spec.n_close = 0;
+                        refs[k++] = (TotpRef) { .door = (unsigned) i, .window = true, .key = w->key, .t = w->t };
+                }
+                n_windows += (size_t) m;
+                s->next_change = MIN(s->next_change, totp_next_change(&d->params, d->within, now));
+        }
+
+        s->n_ports = totp_ports_collect(windows, n_windows, ports, max_windows * TOTP_COUNT_MAX);
+        free(s->ports);
+        s->ports = TAKE_PTR(ports);
+        *ret_doors = TAKE_PTR(out);
+        *ret_refs = TAKE_PTR(refs);
+        *ret_n = k;
+        r = cut ? -E2BIG : 0;
+        return r;
+}
+
+const TotpPort *totp_state_ports(const TotpState *s, size_t *ret_n) {
+        *ret_n = s->n_ports;
+        return s->ports;
+}
+
+usec_t totp_state_next_change(const TotpState *s) {
+        return s->next_change;
+}
+
+/* The state file of d with key k's success at t. */
+static int write_successes(const TotpState *s, const TotpDoorState *d, size_t k, uint64_t t) {
+        _cleanup_free_ char *text = NULL;
+        char name[DOOR_NAME_MAX + 16];
+        size_t len = 0;
+
+        if (!s->state_dir)
+                return 0;
+        text = malloc(STATE_TEXT_MAX);
+        if (!text)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->n_keys; i++) {
+                uint64_t last = i == k ? t : d->last[i];
+                int m;
+
+                if (last == TOTP_NEVER)
+                        continue;
+                m = snprintf(text + len, STATE_TEXT_MAX - len, "%s %llu\n",
+                             d->keys[i].user[0] ? d->keys[i].user : "-", (unsigned long long) last);
+                if (m < 0 || (size_t) m >= STATE_TEXT_MAX - len)
+                        return -E2BIG;
+                len += (size_t) m;
+        }
+        state_file_name(d->name, name);
+        return state_write_full(s->state_dir, name, text, len, 0600, 0);
+}
+
+int totp_state_accept(TotpState *s, const TotpRef *ref, usec_t first_knock, char **ret_error) {
+        TotpDoorState *d;
+        int r;
+
+        if (!ref->window || ref->door >= s->n_doors || !s->doors[ref->door].ready ||
+            ref->key >= s->doors[ref->door].n_keys)
+                return -EINVAL;
+        d = &s->doors[ref->door];
+        if (!totp_accept(ref->t, first_knock, d->params.step, d->last[ref->key]))
+                return 0;
+        r = write_successes(s, d, ref->key, ref->t);
+        if (r < 0)
+                return set_error(ret_error, r, "cannot save the success of door %s's window %llu in "
+                                 "%s: %s", d->name, (unsigned long long) ref->t,
+                                 s->state_dir ?: "(none)", strerror(-r));
+        d->last[ref->key] = ref->t;
+        return 1;
+}
+
+const char *totp_state_user(const TotpState *s, const TotpRef *ref) {
+        if (!ref->window || ref->door >= s->n_doors || ref->key >= s->doors[ref->door].n_keys)
+                return "";
+        return s->doors[ref->door].keys[ref->key].user;
+}
