@@ -77,7 +77,7 @@ run_cases() {
         local mode=$1
 
         expect "knockwatch st" status
-        expect "knockwatch " run check status metrics grant revoke parse knock
+        expect "knockwatch " run check status metrics grant revoke parse knock totp key
         expect "knockwatch gr" grant
         pass "$mode: \"knockwatch st\" completes to status; all commands offered"
 
@@ -93,6 +93,11 @@ run_cases() {
         expect "knockwatch status --table " inet:knockwatch inet: ip: ip6:
         expect "knockwatch status --table=inet:k" knockwatch
         expect "knockwatch --exec-on-g" --exec-on-grant=
+        expect "knockwatch --key" --key-dir=
+        expect "knockwatch check --" --table= --ruleset= --key-dir= --help
+        expect "knockwatch key " new
+        expect "knockwatch key new ssh --u" --user=
+        expect "knockwatch knock host --door" --door-spec= --door=
         pass "$mode: options of a command, and their values (after = and as the next word)"
 
         mkdir -p "$TMP/logs/sub"
@@ -104,7 +109,7 @@ run_cases() {
 
         expect "knockwatch knock host.example " tcp: udp: ping:
         expect "knockwatch knock host.example tcp:3721 u" udp:
-        expect "knockwatch knock -" -4 -6 --delay= --verbose --help --then
+        expect "knockwatch knock -" -4 -6 --delay= --verbose --help --then --key= --door-spec= --count= --range= --step= --door= --time=
         expect "knockwatch knock --delay 20 host tcp:1 p" ping:
         pass "$mode: knock steps tcp: udp: ping:, and knock's options"
 
