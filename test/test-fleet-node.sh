@@ -62,8 +62,8 @@ counter() {
 }
 # stat_is OUT FIELD N: wait (3 s) until the field says N.
 stat_is() {
-        local i
-        for i in $(seq 60); do
+        local _
+        for _ in $(seq 60); do
                 [[ $(counter "$1" "$2") == "$3" ]] && return 0
                 sleep 0.05
         done
@@ -192,6 +192,7 @@ kw_pass "a host that was away gets the queued grant for the time left ($left ms)
 kw_mqtt_stop
 kw_wait_until 5 grep -q '^state down' "$H1" || kw_fail "host1 did not notice the broker stopping"
 # The gateway publishes while the broker is down: libmosquitto keeps the message.
+# shellcheck disable=SC2046
 ip netns exec "$NS_CLI" "$FLEET_NODE" publish $(common gateway) --door=ssh --addr=198.51.100.196 --ttl=30000 \
         --early --timeout=20 >"$KW_TMP/pub-down.out" 2>&1 &
 PUB=$!
