@@ -14,6 +14,7 @@
 #   kw_fleet_set_has NS SET ADDR     is ADDR in SET of NS's table inet knockwatch?
 #   kw_fleet_listen NS PORT   a TCP listener (netprobe) in NS
 
+# shellcheck disable=SC2034  # used by the scripts that source this
 declare -A HOST_NS HOST4 FLEET_PID
 
 # The /29 of slot S (32 … 62): 198.51.100.8(S-31) … +7.
