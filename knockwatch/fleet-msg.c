@@ -334,7 +334,7 @@ int fleet_replay_new(size_t capacity, FleetReplay **ret) {
         if (!r)
                 return -ENOMEM;
         r->capacity = capacity;
-        n_slots = hashtab_slots_for(capacity + 1);
+        n_slots = hashtab_slots_for(capacity);
         r->heap = calloc(capacity, sizeof(ReplayEntry));
         r->slots = calloc(n_slots, sizeof(HashSlot));
         if (!r->heap || !r->slots)
