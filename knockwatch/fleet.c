@@ -391,8 +391,11 @@ static void cb_connect(struct mosquitto *mosq, void *userdata, int rc) {
         f->stats.connected = true;
         f->stats.connects++;
         f->failures = 0;
-        if (f->subscribe) {
-                int r = mosquitto_subscribe(mosq, NULL, f->filter, 1);
+        {
+                /* The session may be the broker's from an earlier run (clean_session false),
+                 * with the subscription it had then: say what holds now, either way. */
+                int r = f->subscribe ? mosquitto_subscribe(mosq, NULL, f->filter, 1)
+                                     : mosquitto_unsubscribe(mosq, NULL, f->filter);
 
                 if (r != MOSQ_ERR_SUCCESS) {
                         /* Without the subscription the connection is of no use: start again. */
@@ -452,7 +455,7 @@ static int check_message(Fleet *f, const struct mosquitto_message *m, size_t top
         int r;
 
         if (!f->subscribe)
-                return -ENOENT;
+                return -ENOENT;  /* a subscription the broker still had */
         if (!m->topic || topic_len >= FLEET_TOPIC_MAX || m->payloadlen < 0 ||
             (size_t) m->payloadlen > FLEET_MSG_MAX || !m->payload)
                 return -EINVAL;
@@ -465,6 +468,8 @@ static int check_message(Fleet *f, const struct mosquitto_message *m, size_t top
         if (r < 0)
                 return r;
         r = f->handlers.limit(door, msg.addr.family, &max_ms, f->userdata);
+        if (r == -EEXIST)
+                return r;  /* our own door's message, back from the broker */
         if (r < 0 || max_ms == 0)
                 return -ENOENT;
         if (!f->take_prefixes && msg.prefix_len != knock_addr_len(&msg.addr) * 8)
@@ -489,6 +494,10 @@ static void cb_message(struct mosquitto *mosq, void *userdata, const struct mosq
 
         f->stats.received++;
         r = check_message(f, m, topic_len, door, &g);
+        if (r == -EEXIST) {
+                f->stats.own++;
+                return;
+        }
         if (r < 0) {
                 reject(f, r, m->topic, topic_len);
                 return;
@@ -791,6 +800,23 @@ int fleet_publish(Fleet *f, FleetEvent event, const char *door, const KnockAddr 
         f->stats.queued++;
         update_events(f);
         return 0;
+}
+
+int fleet_set_taking(Fleet *f, bool taking) {
+        int r;
+
+        if (!f)
+                return -EINVAL;
+        if (taking && (!f->handlers.limit || !f->handlers.grant))
+                return -EINVAL;
+        if (f->subscribe == taking)
+                return 0;
+        f->subscribe = taking;
+        if (f->conn != CONN_CONNECTED)
+                return 0;  /* said on connecting */
+        r = taking ? mosquitto_subscribe(f->mosq, NULL, f->filter, 1) : mosquitto_unsubscribe(f->mosq, NULL, f->filter);
+        update_events(f);
+        return mosq_errno(r, errno);
 }
 
 bool fleet_connected(const Fleet *f) {

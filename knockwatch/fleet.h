@@ -26,8 +26,9 @@
  * namespaces of one machine when their certificates differ (a new certificate starts a
  * new session). client_id overrides it.
  *
- * A host that takes doors from the fleet (subscribe) subscribes to "knockwatch/FLEET/+"
- * at QoS 1; the broker queues for it what comes while it is away, and each message is
+ * A host that takes doors from the fleet (subscribe, fleet_set_taking()) subscribes to
+ * "knockwatch/FLEET/+" at QoS 1 (and one that takes none unsubscribes on connecting, since
+ * the broker keeps a persistent session's subscriptions); the broker queues for it what comes while it is away, and each message is
  * checked when it arrives (fleet-msg.h): the topic, the MAC under the fleet key, the door
  * (limit() says whether this host takes it, and the local set's timeout), the expiry and
  * the nonce. What was queued past its expiry is refused as expired, and a late message
@@ -81,7 +82,7 @@ typedef struct FleetConfig {
         const char *key_file;         /* the fleet key (HMAC) */
         const char *credentials_dir;  /* $CREDENTIALS_DIRECTORY; NULL or "": none */
         const char *client_id;        /* NULL: derived (above) */
-        bool subscribe;               /* take doors from the fleet (limit() and grant() needed) */
+        bool subscribe;               /* take doors from the fleet at start (fleet_set_taking()) */
         bool take_prefixes;           /* take prefixes shorter than /32, /128 (else refused: "prefix") */
         size_t replay_capacity;       /* 0: FLEET_REPLAY_DEFAULT */
         uint64_t skew_ms;             /* 0: FLEET_SKEW_DEFAULT_MS */
@@ -113,8 +114,10 @@ typedef struct FleetState {
 
 typedef struct FleetHandlers {
         /* Does this host take door's grants from the fleet for addresses of family, and how
-         * long at most (the set's timeout, ms > 0)? 0, or -ENOENT (no such door taken from
-         * the fleet, or it has no set of that family). */
+         * long at most (the set's timeout, ms > 0)? 0; -ENOENT (no such door taken from the
+         * fleet, or it has no set of that family: refused, "not-taken"); or -EEXIST (a door
+         * this host publishes itself: its own message back from the broker, ignored and
+         * counted as "own", not as a refusal). */
         int (*limit)(const char *door, int family, uint64_t *ret_max_ms, void *userdata);
         void (*grant)(const FleetGrant *g, void *userdata);
         /* A message refused: the reason, its -errno, the topic (escaped, bounded). */
@@ -132,6 +135,7 @@ typedef struct FleetStats {
         uint64_t dropped;             /* not published: queue_max unacknowledged already */
         uint64_t received;            /* messages that arrived */
         uint64_t accepted;            /* verified and given to grant() */
+        uint64_t own;                 /* our own doors' messages back (limit() said -EEXIST) */
         uint64_t rejected[_FLEET_REJECT_MAX];
         uint64_t rejected_other;      /* any other failure (out of memory, libgcrypt) */
         size_t queued;                /* published, not yet acknowledged */
@@ -172,6 +176,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Fleet *, fleet_free);
  */
 int fleet_publish(Fleet *f, FleetEvent event, const char *door, const KnockAddr *addr,
                   unsigned prefix_len, uint64_t expiry_ms);
+
+/* Take doors from the fleet, or no longer: subscribe to "knockwatch/FLEET/+", or
+ * unsubscribe (now if connected, else on connecting). The daemon calls it after reading its
+ * doors: subscribed while at least one door is taken from the fleet ("knockwatch NAME
+ * fleet"), so that a gateway that only publishes gets none of its own messages back.
+ * Returns 0, -EINVAL (taking without limit() and grant()), or an -errno of libmosquitto. */
+int fleet_set_taking(Fleet *f, bool taking);
 
 bool fleet_connected(const Fleet *f);
 void fleet_get_stats(const Fleet *f, FleetStats *ret);

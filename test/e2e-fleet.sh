@@ -126,9 +126,9 @@ for l in "$GW_LOG" "$L1" "$L2"; do
 done
 kw_pass "the gateway and both hosts connected to the broker with their certificates"
 
-# status_json NS: the daemon's status in JSON.
+# status_json NS: the status in JSON of the daemon in NS (status reads NS's table too).
 status_json() {
-        "$KNOCKWATCH" status --json --runtime-dir="$KW_TMP/daemon-$1/run"
+        ip netns exec "$1" "$KNOCKWATCH" status --json --runtime-dir="$KW_TMP/daemon-$1/run"
 }
 
 # --- before, after, timeout -----------------------------------------------------------------

@@ -70,7 +70,7 @@ static void print_stats(const Node *n) {
                (unsigned long long) s.received, (unsigned long long) s.accepted);
         for (unsigned i = 0; i < _FLEET_REJECT_MAX; i++)
                 printf(" %s=%llu", fleet_reject_to_string((FleetReject) i), (unsigned long long) s.rejected[i]);
-        printf(" other=%llu replay=%zu/%zu\n", (unsigned long long) s.rejected_other, s.replay_size,
+        printf(" other=%llu own=%llu replay=%zu/%zu\n", (unsigned long long) s.rejected_other, (unsigned long long) s.own, s.replay_size,
                s.replay_capacity);
 }
 
