@@ -90,7 +90,7 @@ common() {
 echo "bench-fleet ($MODE): $(nproc) CPUs, $(uname -r), mosquitto $("$MOSQUITTO" -h 2>/dev/null | sed -n 's/^mosquitto version //p' | head -n 1), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 run_node() {
-        local n=$1 pids=() outs=() i t0 c0 r0 lat burst_start burst_end got total
+        local n=$1 pids=() outs=() i c0 r0 lat burst_start burst_end got total
         for ((i = 1; i <= n; i++)); do
                 outs[i]=$KW_TMP/r$i-$n.out
                 : >"${outs[i]}"
@@ -176,12 +176,10 @@ EOF
         g0=$(cpu_ms "${FLEET_PID[$NS_SRV]}")
         h0=$(for ((i = 1; i <= n; i++)); do cpu_ms "${pids[i]}"; done | awk '{ s += $1 } END { print s + 0 }')
         for ((k = 1; k <= COUNT; k++)); do
-                local src=198.51.100.$((8 * (60 - 31) + 2))
                 kw_knock "$SRV4" tcp:3721 tcp:4728 tcp:6742
                 for ((i = 1; i <= n; i++)); do
                         kw_wait_until 5 eval "(( \$(grep -c 'fleet latency: ' '${logs[i]}') >= k ))" || kw_fail "host $i missed knock $k"
                 done
-                : "$src"
                 sleep 0.2
         done
         # Pair the k-th gateway commit with the k-th commit on each host.
