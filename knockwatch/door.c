@@ -141,6 +141,8 @@ static int parse_steps(Cursor *c, KnockStep *steps, unsigned *ret_n, bool closin
 
                 if (!closing && n > 0 && token_is(c, c->pos, "within"))
                         break;
+                if (closing && n > 0 && token_is(c, c->pos, "fleet"))
+                        break;
                 if (knock_step_parse(c->s + c->pos, len, &step) < 0) {
                         if (!closing && n > 0 && !memchr(c->s + c->pos, ':', len))
                                 return fail(c, c->pos, "expected \"within\", got %s",
@@ -360,6 +362,18 @@ static int parse_totp(Cursor *c, DoorSpec *spec) {
         return 0;
 }
 
+/* The word "fleet" at c->pos, which must end the comment. */
+static int parse_fleet(Cursor *c, DoorSpec *spec, DoorFleet fleet) {
+        char q[QUOTE_BUF];
+
+        c->pos += STRLEN("fleet");
+        if (c->pos < c->len)
+                return fail(c, c->pos, "expected the end of the comment after \"fleet\", got %s",
+                            found(c, c->pos, q));
+        spec->fleet = fleet;
+        return 0;
+}
+
 /* The grammar after the leading "knockwatch" (c->pos is just past it). */
 static int parse_door(Cursor *c, DoorSpec *spec) {
         char q[QUOTE_BUF];
@@ -374,9 +388,14 @@ static int parse_door(Cursor *c, DoorSpec *spec) {
                 return r;
         if (c->pos >= c->len)
                 return 0; /* "knockwatch NAME": attached to a door declared elsewhere */
+        if (c->s[c->pos] == ' ' && token_is(c, c->pos + 1, "fleet")) {
+                /* "knockwatch NAME fleet": the door's grants come from the fleet. */
+                c->pos++;
+                return parse_fleet(c, spec, DOOR_FLEET_TAKE);
+        }
         if (c->s[c->pos] != ':')
                 return fail(c, c->pos, "expected \":\" and the steps after the door name, "
-                            "or the end, got %s", found(c, c->pos, q));
+                            "\" fleet\" or the end, got %s", found(c, c->pos, q));
         c->pos++;
         spec->has_sequence = true;
 
@@ -405,17 +424,22 @@ static int parse_door(Cursor *c, DoorSpec *spec) {
         if (c->pos >= c->len)
                 return 0;
 
-        r = expect_space(c, "\"close\"");
+        r = expect_space(c, "\"close\" or \"fleet\"");
         if (r < 0)
                 return r;
+        if (token_is(c, c->pos, "fleet"))
+                return parse_fleet(c, spec, DOOR_FLEET_PUBLISH);
         if (!token_is(c, c->pos, "close"))
-                return fail(c, c->pos, "expected \"close\" or the end of the comment, got %s",
-                            found(c, c->pos, q));
+                return fail(c, c->pos, "expected \"close\", \"fleet\" or the end of the comment, "
+                            "got %s", found(c, c->pos, q));
         c->pos += STRLEN("close");
         r = expect_space(c, "a step like tcp:3721");
         if (r < 0)
                 return r;
-        return parse_steps(c, spec->close, &spec->n_close, true);
+        r = parse_steps(c, spec->close, &spec->n_close, true);
+        if (r < 0 || c->pos >= c->len)
+                return r;
+        return parse_fleet(c, spec, DOOR_FLEET_PUBLISH);  /* parse_steps() stopped at "fleet" */
 }
 
 /* Like door_comment_parse(), but fills *spec as it goes, so that on an error spec->name
@@ -514,6 +538,8 @@ int door_spec_format(const DoorSpec *spec, char *buf, size_t size) {
                 append(buf, size, &len, " close ");
                 append_steps(buf, size, &len, spec->close, spec->n_close);
         }
+        if (spec->fleet == DOOR_FLEET_PUBLISH)
+                append(buf, size, &len, " fleet");
         return len < size ? 0 : -ENOBUFS;
 }
 
@@ -617,7 +643,7 @@ static bool totp_equal(const DoorSpec *a, const DoorSpec *b) {
 }
 
 static bool spec_equal(const DoorSpec *a, const DoorSpec *b) {
-        return a->window == b->window && totp_equal(a, b) &&
+        return a->window == b->window && a->fleet == b->fleet && totp_equal(a, b) &&
                steps_equal(a->open, a->n_open, b->open, b->n_open) &&
                steps_equal(a->close, a->n_close, b->close, b->n_close);
 }
@@ -820,7 +846,7 @@ static bool check_families(Reporter *rep, SetEntry *group, size_t n, const char 
 /* All sets of one door (group[0…n), sorted by input order). Returns true and fills *ret if
  * the door has no error. */
 static bool build_door(Reporter *rep, SetEntry *group, size_t n, Door *ret) {
-        const SetEntry *decl = NULL, *v4, *v6;
+        const SetEntry *decl = NULL, *take = NULL, *plain = NULL, *v4, *v6;
         const char *name = group[0].spec.name;
         bool ok = true, broken_comment = false;
 
@@ -832,8 +858,13 @@ static bool build_door(Reporter *rep, SetEntry *group, size_t n, Door *ret) {
                         continue;
                 }
                 ok = ok && e->usable;
-                if (!e->spec.has_sequence)
+                if (e->spec.fleet == DOOR_FLEET_TAKE && !take)
+                        take = e;
+                if (!e->spec.has_sequence) {
+                        if (e->spec.fleet != DOOR_FLEET_TAKE && !plain)
+                                plain = e;
                         continue;
+                }
                 if (!decl)
                         decl = e;
                 else if (!spec_equal(&decl->spec, &e->spec)) {
@@ -844,7 +875,24 @@ static bool build_door(Reporter *rep, SetEntry *group, size_t n, Door *ret) {
         }
         ok = check_families(rep, group, n, name, &v4, &v6) && ok;
 
-        if (!decl) {
+        /* Taken from the fleet: no sequence here, and every set says so. */
+        if (take && decl) {
+                problem(rep, DOOR_ERROR, take, "set %s takes door \"%s\" from the fleet, but set %s "
+                        "declares its sequence here; a door is knocked here or taken from the fleet, "
+                        "not both — give one of them another name", take->set, name, decl->set);
+                return false;
+        }
+        if (take && plain) {
+                problem(rep, DOOR_ERROR, plain, "set %s names door \"%s\" without \"fleet\", but set "
+                        "%s takes it from the fleet; write \"knockwatch %s fleet\" in both", plain->set,
+                        name, take->set, name);
+                return false;
+        }
+        if (take) {
+                if (!ok || broken_comment)
+                        return false;
+                decl = take;
+        } else if (!decl) {
                 /* A broken declaration was reported already; do not blame the others for it. */
                 if (!broken_comment)
                         for (size_t i = 0; i < n; i++)
@@ -852,7 +900,8 @@ static bool build_door(Reporter *rep, SetEntry *group, size_t n, Door *ret) {
                                         "no set declares its sequence", group[i].set, name);
                 return false;
         }
-        ok = check_sequence(rep, decl, v4 != NULL) && ok;
+        if (!take)
+                ok = check_sequence(rep, decl, v4 != NULL) && ok;
         if (!ok || broken_comment)
                 return false;
 

@@ -9,7 +9,8 @@
  * Grammar of a comment (nft limits it to 128 characters):
  *
  *   comment  = "knockwatch" SP name [ ":" SP ( steps / totp ) SP "within" SP duration
- *                                     [ SP "close" SP steps ] ]
+ *                                     [ SP "close" SP steps ] [ SP "fleet" ]
+ *                                   / SP "fleet" ]
  *   name     = 1*32 ( a-z / 0-9 / "_" / "-" ), starting with a letter
  *   steps    = step *( SP step )            ; 1 … DOOR_STEPS_MAX steps
  *   step     = ( "tcp" / "udp" ) ":" port / "ping:" size     ; knock_step_parse()
@@ -23,6 +24,13 @@
  * opening sequence: its steps are derived every step (default 30 s, whole seconds from
  * 10 s to 10 min) from the keys named by keyname (totp.h, keyfile.h). Its range holds at
  * least 1,000 ports, and its window must not exceed its step.
+ *
+ * Fleets (issue 12, fleet.h): a declaring comment that ends with the word "fleet"
+ * ("knockwatch ssh: tcp:3721 tcp:4728 tcp:6742 within 10s fleet") is a door whose grants,
+ * refreshes and revokes the daemon publishes to its fleet. "knockwatch NAME fleet" is a
+ * set that takes door NAME's grants from the fleet: such a door has no sequence here, and
+ * every set of it must say "fleet" (a door is knocked here or taken from the fleet, never
+ * both: a host that wants both names two doors).
  *
  * A comment that does not start with the word "knockwatch" is not ours (that set is
  * no door). "knockwatch NAME" alone attaches the set to a door declared in full by
@@ -41,6 +49,12 @@
 #define DOOR_WINDOW_MAX (3600 * USEC_PER_SEC)
 #define DOOR_SET_NAME_MAX 256 /* NFT_SET_MAXNAMELEN, with its NUL */
 
+typedef enum DoorFleet {
+        DOOR_FLEET_NONE = 0,
+        DOOR_FLEET_PUBLISH = 1,   /* declared with a trailing "fleet": publish its grants */
+        DOOR_FLEET_TAKE = 2,      /* "knockwatch NAME fleet": take its grants from the fleet */
+} DoorFleet;
+
 /* Laid out without padding, so that two equal specs are equal bytes. */
 typedef struct DoorSpec {
         char name[DOOR_NAME_MAX + 1];
@@ -52,6 +66,7 @@ typedef struct DoorSpec {
         unsigned n_open;
         KnockStep close[DOOR_STEPS_MAX];   /* completing it revokes the source's grant */
         unsigned n_close;                  /* 0: no closing sequence */
+        uint32_t fleet;                    /* DoorFleet (fills what would be padding) */
         usec_t window;                     /* whole sequence, first to last knock */
 } DoorSpec;
 
@@ -131,6 +146,7 @@ size_t door_sets_named(const DoorSetInfo *sets, size_t n_sets, const char *name,
 const Door *doors_find(const Door *doors, size_t n, const char *name);
 
 /* Format a door's sequence as "tcp:3721 tcp:4728 tcp:6742 within 10s" or "totp key=ssh 4
- * tcp:20000-59999 within 10s" (" step D" unless 30 s; + " close …"); "" without a sequence. Returns 0, or -ENOBUFS if it did not fit (buf then holds a cut,
+ * tcp:20000-59999 within 10s" (" step D" unless 30 s; + " close …", + " fleet" for a door
+ * that publishes to its fleet); "" without a sequence. Returns 0, or -ENOBUFS if it did not fit (buf then holds a cut,
  * NUL-terminated string). */
 int door_spec_format(const DoorSpec *spec, char *buf, size_t size);

@@ -185,9 +185,9 @@ TEST(errors_name) {
                     "door name \"abcdefghijklmnopqrstuvwx\"... is longer than 32 characters");
         parse_fails("knockwatch :", 12, "expected a door name, got \":\"");
         parse_fails("knockwatch ssh tcp:1", 15, "expected \":\" and the steps after the door name, "
-                    "or the end, got \" \"");
+                    "\" fleet\" or the end, got \" \"");
         parse_fails("knockwatch ssh ", 15, "expected \":\" and the steps after the door name, "
-                    "or the end, got \" \"");
+                    "\" fleet\" or the end, got \" \"");
         /* Quoting: escapes, and at most 24 characters of the found text. */
         parse_fails("knockwatch s\"h\\", 12, "door name may contain only a-z, 0-9, \"_\" and \"-\", "
                     "got \"s\\\"h\\\\\"");
@@ -263,9 +263,9 @@ TEST(errors_close) {
         const char *c;
 
         c = "knockwatch ssh: tcp:3721 tcp:4728 within 10s shut tcp:1";
-        parse_fails(c, 46, "expected \"close\" or the end of the comment, got \"shut\"");
+        parse_fails(c, 46, "expected \"close\", \"fleet\" or the end of the comment, got \"shut\"");
         c = "knockwatch ssh: tcp:3721 tcp:4728 within 10s ";
-        parse_fails(c, 46, "expected \"close\", got the end of the comment");
+        parse_fails(c, 46, "expected \"close\" or \"fleet\", got the end of the comment");
         c = "knockwatch ssh: tcp:3721 tcp:4728 within 10s close";
         parse_fails(c, 51, "expected a space and a step like tcp:3721, got the end of the comment");
         c = "knockwatch ssh: tcp:3721 tcp:4728 within 10s close within";
@@ -755,7 +755,7 @@ TEST(errors_totp) {
                 { "totp key=ssh 4 tcp:20000-59999 within 10s close", "",
                   "expected a space and a step like tcp:3721, got the end of the comment" },
                 { "totp key=ssh 4 tcp:20000-59999 within 10s tcp:1", "tcp:1",
-                  "expected \"close\" or the end of the comment, got \"tcp:1\"" },
+                  "expected \"close\", \"fleet\" or the end of the comment, got \"tcp:1\"" },
         };
         char comment[256];
 
@@ -849,6 +849,165 @@ TEST(build_totp) {
         built_done(&b);
 }
 
+/* ---- fleets (issue 12) ---- */
+
+TEST(parse_fleet) {
+        DoorSpec spec;
+        char buf[256];
+
+        spec = parse_ok("knockwatch ssh: tcp:3721 tcp:4728 tcp:6742 within 10s fleet");
+        ASSERT_EQ(spec.fleet, DOOR_FLEET_PUBLISH);
+        ASSERT_TRUE(spec.has_sequence);
+        ASSERT_EQ(spec.n_open, 3);
+        ASSERT_OK(door_spec_format(&spec, buf, sizeof(buf)));
+        ASSERT_STREQ(buf, "tcp:3721 tcp:4728 tcp:6742 within 10s fleet");
+
+        spec = parse_ok("knockwatch ssh: tcp:3721 tcp:4728 within 10s close tcp:1 tcp:2 fleet");
+        ASSERT_EQ(spec.fleet, DOOR_FLEET_PUBLISH);
+        ASSERT_EQ(spec.n_close, 2);
+        ASSERT_OK(door_spec_format(&spec, buf, sizeof(buf)));
+        ASSERT_STREQ(buf, "tcp:3721 tcp:4728 within 10s close tcp:1 tcp:2 fleet");
+
+        spec = parse_ok("knockwatch ssh: totp key=ssh 4 tcp:20000-59999 within 10s fleet");
+        ASSERT_EQ(spec.fleet, DOOR_FLEET_PUBLISH);
+        ASSERT_TRUE(spec.is_totp);
+
+        spec = parse_ok("knockwatch ssh fleet");
+        ASSERT_EQ(spec.fleet, DOOR_FLEET_TAKE);
+        ASSERT_FALSE(spec.has_sequence);
+        ASSERT_STREQ(spec.name, "ssh");
+        ASSERT_OK(door_spec_format(&spec, buf, sizeof(buf)));
+        ASSERT_STREQ(buf, "");
+
+        spec = parse_ok("knockwatch ssh: tcp:3721 tcp:4728 within 10s");
+        ASSERT_EQ(spec.fleet, DOOR_FLEET_NONE);
+        /* A door named "fleet" is still a name. */
+        spec = parse_ok("knockwatch fleet fleet");
+        ASSERT_STREQ(spec.name, "fleet");
+        ASSERT_EQ(spec.fleet, DOOR_FLEET_TAKE);
+}
+
+TEST(errors_fleet) {
+        const char *c;
+
+        c = "knockwatch ssh fleet x";
+        parse_fails(c, 21, "expected the end of the comment after \"fleet\", got \" \"");
+        c = "knockwatch ssh fleet ";
+        parse_fails(c, 21, "expected the end of the comment after \"fleet\", got \" \"");
+        c = "knockwatch ssh fleets";
+        parse_fails(c, 15, "expected \":\" and the steps after the door name, \" fleet\" or the end, "
+                    "got \" \"");
+        c = "knockwatch ssh  fleet";
+        parse_fails(c, 15, "expected \":\" and the steps after the door name, \" fleet\" or the end, "
+                    "got \" \"");
+        c = "knockwatch ssh: tcp:3721 tcp:4728 within 10s fleet close tcp:1";
+        parse_fails(c, col(c, " close"), "expected the end of the comment after \"fleet\", got \" \"");
+        c = "knockwatch ssh: tcp:3721 tcp:4728 within 10s fleet fleet";
+        parse_fails(c, col(c, " fleet fleet") + 6, "expected the end of the comment after \"fleet\", got \" \"");
+        c = "knockwatch ssh: tcp:3721 tcp:4728 within 10s close fleet";
+        parse_fails(c, col(c, "fleet"), "expected a step like tcp:3721, got \"fleet\"");
+        c = "knockwatch ssh: tcp:3721 tcp:4728 within 10s close tcp:1 fleet tcp:2";
+        parse_fails(c, col(c, " tcp:2"), "expected the end of the comment after \"fleet\", got \" \"");
+        c = "knockwatch ssh: tcp:3721 fleet within 10s";
+        parse_fails(c, col(c, "fleet"), "expected \"within\", got \"fleet\"");
+        c = "knockwatch ssh: tcp:3721 tcp:4728 within 10s FLEET";
+        parse_fails(c, col(c, "FLEET"), "expected \"close\", \"fleet\" or the end of the comment, "
+                    "got \"FLEET\"");
+}
+
+TEST(build_fleet) {
+        Built b;
+
+        /* A host: both sets take door ssh from the fleet; no sequence, no log rule needed. */
+        {
+                DoorSetInfo sets[] = {
+                        set_info("ssh4", 4, "knockwatch ssh fleet"),
+                        set_info("ssh6", 16, "knockwatch ssh fleet"),
+                        set_info("web4", 4, "knockwatch web: tcp:1 tcp:3 tcp:2 within 5s"),
+                };
+
+                sets[1].timeout_ms = 120000;
+                build(sets, ELEMENTSOF(sets), &b);
+                ASSERT_EQ(b.errors, 0);
+                ASSERT_EQ(b.n, 2);
+                ASSERT_STREQ(b.doors[0].spec.name, "ssh");
+                ASSERT_EQ(b.doors[0].spec.fleet, DOOR_FLEET_TAKE);
+                ASSERT_FALSE(b.doors[0].spec.has_sequence);
+                ASSERT_STREQ(b.doors[0].set4, "ssh4");
+                ASSERT_STREQ(b.doors[0].set6, "ssh6");
+                ASSERT_EQ(b.doors[0].timeout4_ms, 60000);
+                ASSERT_EQ(b.doors[0].timeout6_ms, 120000);
+                ASSERT_EQ(b.doors[1].spec.fleet, DOOR_FLEET_NONE);
+                built_done(&b);
+        }
+        /* A gateway: the declaration publishes, the attached v6 set is part of it. */
+        {
+                DoorSetInfo sets[] = {
+                        set_info("ssh4", 4, "knockwatch ssh: tcp:3721 tcp:4728 tcp:6742 within 10s fleet"),
+                        set_info("ssh6", 16, "knockwatch ssh"),
+                };
+
+                build(sets, ELEMENTSOF(sets), &b);
+                ASSERT_EQ(b.errors, 0);
+                ASSERT_EQ(b.n, 1);
+                ASSERT_EQ(b.doors[0].spec.fleet, DOOR_FLEET_PUBLISH);
+                ASSERT_STREQ(b.doors[0].set6, "ssh6");
+                built_done(&b);
+        }
+        /* Knocked here and taken from the fleet: refused. */
+        {
+                DoorSetInfo sets[] = {
+                        set_info("ssh4", 4, "knockwatch ssh: tcp:3721 tcp:4728 tcp:6742 within 10s"),
+                        set_info("ssh6", 16, "knockwatch ssh fleet"),
+                };
+
+                build(sets, ELEMENTSOF(sets), &b);
+                ASSERT_EQ(b.n, 0);
+                has_problem(&b, "E ssh6| set \"ssh6\" takes door \"ssh\" from the fleet, but set \"ssh4\" "
+                            "declares its sequence here; a door is knocked here or taken from the fleet, "
+                            "not both — give one of them another name");
+                built_done(&b);
+        }
+        /* A plain attachment beside a fleet set: refused, with what to write. */
+        {
+                DoorSetInfo sets[] = {
+                        set_info("ssh4", 4, "knockwatch ssh fleet"),
+                        set_info("ssh6", 16, "knockwatch ssh"),
+                };
+
+                build(sets, ELEMENTSOF(sets), &b);
+                ASSERT_EQ(b.n, 0);
+                has_problem(&b, "E ssh6| set \"ssh6\" names door \"ssh\" without \"fleet\", but set "
+                            "\"ssh4\" takes it from the fleet; write \"knockwatch ssh fleet\" in both");
+                built_done(&b);
+        }
+        /* Two declarations, one publishing and one not: different. */
+        {
+                DoorSetInfo sets[] = {
+                        set_info("ssh4", 4, "knockwatch ssh: tcp:3721 tcp:4728 tcp:6742 within 10s fleet"),
+                        set_info("ssh6", 16, "knockwatch ssh: tcp:3721 tcp:4728 tcp:6742 within 10s"),
+                };
+
+                build(sets, ELEMENTSOF(sets), &b);
+                ASSERT_EQ(b.n, 0);
+                has_problem(&b, "E ssh6| sets \"ssh4\" and \"ssh6\" both declare door \"ssh\" with "
+                            "different sequences");
+                built_done(&b);
+        }
+        /* A fleet set must still be a usable set (timeout, flags). */
+        {
+                DoorSetInfo sets[] = {
+                        set_info("ssh4", 4, "knockwatch ssh fleet"),
+                };
+
+                sets[0].flags = 0;
+                build(sets, ELEMENTSOF(sets), &b);
+                ASSERT_EQ(b.n, 0);
+                ASSERT_TRUE(b.errors > 0);
+                built_done(&b);
+        }
+}
+
 int main(void) {
         RUN(parse_full);
         RUN(parse_shapes);
@@ -874,5 +1033,8 @@ int main(void) {
         RUN(errors_totp);
         RUN(format_totp);
         RUN(build_totp);
+        RUN(parse_fleet);
+        RUN(errors_fleet);
+        RUN(build_fleet);
         return 0;
 }
