@@ -28,6 +28,7 @@
 #include "detector.h"
 #include "door.h"
 #include "duration.h"
+#include "fleet.h"
 #include "grants.h"
 #include "hooks.h"
 #include "log.h"
@@ -69,6 +70,7 @@ typedef struct PendingOp {
         GrantSetId set_id;   /* of the set, as the doors were read */
         usec_t read_time;    /* when the line that completed it was read; 0 if none */
         usec_t event_time;   /* when the kernel logged the last knock; 0 if none */
+        bool from_fleet;     /* a verified fleet message (fleet.h), never published again */
 } PendingOp;
 
 typedef struct Daemon {
@@ -86,6 +88,9 @@ typedef struct Daemon {
         usec_t expiry_armed;           /* when expiry_timer fires; USEC_INFINITY if off */
         StatusWriter *status_writer;
         Hooks *hooks;                  /* NULL without --exec-on-grant/--exec-on-revoke */
+        Fleet *fleet;                  /* NULL without --fleet */
+        usec_t fleet_reject_warned;
+        uint64_t fleet_rejected_unwarned;
 
         Door *doors;
         size_t n_doors;
@@ -122,7 +127,10 @@ typedef struct Daemon {
         const char *last_reject_reason;
 } Daemon;
 
+static void daemon_fleet_doors(Daemon *d);
+
 static void daemon_free(Daemon *d) {
+        d->fleet = fleet_free(d->fleet);
         sd_event_source_disable_unref(d->monitor_source);
         sd_event_source_disable_unref(d->expiry_timer);
         sd_event_source_disable_unref(d->windows_timer);
@@ -178,6 +186,26 @@ static void status_fill(DaemonStatus *ret, void *userdata) {
         d->status.hook_failures = hs.failures;
         d->status.hook_timeouts = hs.timeouts;
         d->status.hook_drops = hs.drops;
+        if (d->fleet) {
+                FleetStats fs;
+
+                fleet_get_stats(d->fleet, &fs);
+                (void) snprintf(d->status.fleet_broker, sizeof(d->status.fleet_broker), "%s", fs.broker);
+                (void) snprintf(d->status.fleet_name, sizeof(d->status.fleet_name), "%s", fs.fleet);
+                d->status.fleet_connected = fs.connected;
+                d->status.fleet_connects = fs.connects;
+                d->status.fleet_disconnects = fs.disconnects;
+                d->status.fleet_connect_failures = fs.connect_failures;
+                d->status.fleet_published = fs.published;
+                d->status.fleet_acked = fs.acked;
+                d->status.fleet_dropped = fs.dropped;
+                d->status.fleet_queued = fs.queued;
+                d->status.fleet_received = fs.received;
+                d->status.fleet_accepted = fs.accepted;
+                d->status.fleet_own = fs.own;
+                d->status.fleet_rejected_other = fs.rejected_other;
+                memcpy(d->status.fleet_rejected, fs.rejected, sizeof(fs.rejected));
+        }
         *ret = d->status;
 }
 
@@ -279,6 +307,29 @@ static void grant_record(Daemon *d, const char *door, const KnockAddr *addr, uin
                 *ret_new = r;
 }
 
+/* ---- the fleet (fleet.h) ----------------------------------------------------------- */
+
+/* After a committed grant, refresh or revoke of a door of ours that publishes: tell the
+ * fleet, with the absolute expiry (a revoke: when the revoked grant would have ended). */
+static void fleet_tell(Daemon *d, const PendingOp *op, FleetEvent event) {
+        const Door *door;
+        uint64_t ms;
+        int r;
+
+        if (!d->fleet || op->from_fleet)
+                return;
+        door = doors_find(d->doors, d->n_doors, op->door);
+        if (!door || door->spec.fleet != DOOR_FLEET_PUBLISH)
+                return;
+        ms = op->timeout_ms;
+        if (event == FLEET_EVENT_REVOKE)
+                (void) door_set_of(d, door, op->addr.family, NULL, &ms);
+        r = fleet_publish(d->fleet, event, op->door, &op->addr, (unsigned) knock_addr_len(&op->addr) * 8,
+                          now_usec(CLOCK_REALTIME) / USEC_PER_MSEC + ms);
+        if (r < 0)
+                log_warning_errno(r, "Fleet: cannot publish the %s of %s: %m", fleet_event_to_string(event), op->door);
+}
+
 /* ---- the nft batch ---------------------------------------------------------------- */
 
 static const char *errno_hint(int error) {
@@ -360,11 +411,13 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
                         status_count_door(&d->status, op->door, DOOR_COUNTER_REFRESHES);
                         audit_log(AUDIT_REFRESH, &op->addr, op->door, label, op->timeout_ms, op->reason);
                         run_hook(d, HOOK_EVENT_REFRESH, &op->addr, op->door, label, op->timeout_ms, op->reason);
+                        fleet_tell(d, op, FLEET_EVENT_REFRESH);
                 } else {
                         d->status.grants++;
                         status_count_door(&d->status, op->door, DOOR_COUNTER_GRANTS);
                         audit_log(AUDIT_GRANT, &op->addr, op->door, label, op->timeout_ms, op->reason);
                         run_hook(d, HOOK_EVENT_GRANT, &op->addr, op->door, label, op->timeout_ms, op->reason);
+                        fleet_tell(d, op, FLEET_EVENT_GRANT);
                 }
                 break;
         case OP_TOTP_PORT:
@@ -373,10 +426,13 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
                 (void) grants_remove(d->grants, op->door, &op->addr, NULL);
                 d->status.revokes++;
                 status_count_door(&d->status, op->door, DOOR_COUNTER_REVOKES);
-                audit_log(AUDIT_REVOKE, &op->addr, op->door, label, 0, "closing-sequence");
-                run_hook(d, HOOK_EVENT_REVOKE, &op->addr, op->door, label, 0, "closing-sequence");
+                audit_log(AUDIT_REVOKE, &op->addr, op->door, label, 0, op->from_fleet ? "fleet" : "closing-sequence");
+                run_hook(d, HOOK_EVENT_REVOKE, &op->addr, op->door, label, 0, op->from_fleet ? "fleet" : "closing-sequence");
+                fleet_tell(d, op, FLEET_EVENT_REVOKE);
                 break;
         }
+        if (op->from_fleet)
+                log_debug("fleet latency: %s %s: committed at %llu", addr, op->door, (unsigned long long) now);
         /* For bench/bench-latency: all times CLOCK_MONOTONIC. */
         if (op->read_time > 0)
                 log_debug("latency: %s %s: logged at %llu, read at %llu, committed at %llu: "
@@ -1003,6 +1059,7 @@ static void daemon_reload(Daemon *d, const char *why) {
                 log_notice("Table %s is back.", d->table_label);
         d->table_missing = false;
         log_info("Doors reloaded (%s): %zu door(s) in table %s.", why, d->n_doors, d->table_label);
+        daemon_fleet_doors(d);
         if (d->n_doors == 0)
                 log_warning("Table %s has no usable door; knocks open nothing.", d->table_label);
         (void) daemon_sync_grants(d);
@@ -1075,6 +1132,101 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         (void) sd_notify(false, "RELOADING=1");
         daemon_reload(d, "SIGHUP");
         (void) sd_notify(false, "READY=1");
+        return 0;
+}
+
+/* ---- fleet messages ---------------------------------------------------------------- */
+
+static int on_fleet_limit(const char *name, int family, uint64_t *ret_max_ms, void *userdata) {
+        Daemon *d = userdata;
+        const Door *door = doors_find(d->doors, d->n_doors, name);
+
+        if (door && door->spec.fleet == DOOR_FLEET_PUBLISH)
+                return -EEXIST;
+        if (!door || door->spec.fleet != DOOR_FLEET_TAKE || !door_set_of(d, door, family, NULL, ret_max_ms)[0])
+                return -ENOENT;
+        return 0;
+}
+
+static void on_fleet_grant(const FleetGrant *g, void *userdata) {
+        Daemon *d = userdata;
+        const Door *door = doors_find(d->doors, d->n_doors, g->door);
+        PendingOp op;
+
+        if (!door || !pending_op_init(d, &op, g->event == FLEET_EVENT_REVOKE ? OP_REVOKE : OP_GRANT, door, &g->addr))
+                return;
+        op.from_fleet = true;
+        op.reason = "fleet";
+        if (op.kind == OP_GRANT) {
+                const Grant *cur = grants_get(d->grants, door->spec.name, &g->addr);
+                usec_t now = now_usec(CLOCK_MONOTONIC);
+
+                op.timeout_ms = g->time_left_ms;
+                /* Never shorter than what the address holds already. */
+                if (cur && cur->expires > now && (cur->expires - now) / USEC_PER_MSEC > op.timeout_ms)
+                        op.timeout_ms = (cur->expires - now) / USEC_PER_MSEC;
+        }
+        if (daemon_queue(d, &op) >= 0)
+                daemon_commit(d);
+}
+
+static void on_fleet_rejected(FleetReject reason, int error, const char *topic, void *userdata) {
+        Daemon *d = userdata;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        status_changed(d);
+        d->fleet_rejected_unwarned++;
+        if (d->fleet_reject_warned == 0 || now - d->fleet_reject_warned >= REJECT_WARN_INTERVAL) {
+                log_warning("Fleet: refused a message on %s: %s (%llu refused since the last warning).", topic,
+                            fleet_reject_to_string(reason), (unsigned long long) d->fleet_rejected_unwarned);
+                d->fleet_reject_warned = now;
+                d->fleet_rejected_unwarned = 0;
+        } else
+                log_debug("Fleet: refused a message on %s: %s.", topic, fleet_reject_to_string(reason));
+}
+
+static void on_fleet_state(const FleetState *s, void *userdata) {
+        Daemon *d = userdata;
+
+        status_changed(d);
+        if (s->connected)
+                log_notice("Fleet: %s.", s->message);
+        else
+                log_full(s->failures <= 1 ? LOG_WARNING : LOG_DEBUG, "Fleet: %s; trying again in %llu ms.",
+                         s->message, (unsigned long long) (s->retry_in / USEC_PER_MSEC));
+}
+
+/* Subscribed while a door is taken from the fleet. */
+static void daemon_fleet_doors(Daemon *d) {
+        bool taking = false;
+        int r;
+
+        if (!d->fleet)
+                return;
+        for (size_t i = 0; i < d->n_doors; i++)
+                taking = taking || d->doors[i].spec.fleet == DOOR_FLEET_TAKE;
+        r = fleet_set_taking(d->fleet, taking);
+        if (r < 0)
+                log_warning_errno(r, "Fleet: cannot %s: %m", taking ? "subscribe" : "unsubscribe");
+}
+
+static int daemon_setup_fleet(Daemon *d) {
+        _cleanup_free_ char *error = NULL;
+        const DaemonOptions *o = &d->options;
+        int r;
+
+        if (!o->fleet_url)
+                return 0;
+        r = fleet_new(d->event, &(FleetConfig) {
+                        .url = o->fleet_url, .name = o->fleet_name, .ca_file = o->fleet_ca,
+                        .cert_file = o->fleet_cert, .cert_key_file = o->fleet_cert_key, .key_file = o->fleet_key,
+                        .credentials_dir = getenv("CREDENTIALS_DIRECTORY"),
+                      }, &(FleetHandlers) { .limit = on_fleet_limit, .grant = on_fleet_grant,
+                                            .rejected = on_fleet_rejected, .state = on_fleet_state },
+                      d, &d->fleet, &error);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the fleet: %s", error ?: strerror(-r));
+        daemon_fleet_doors(d);
         return 0;
 }
 
@@ -1221,7 +1373,8 @@ int daemon_run(const DaemonOptions *options) {
         r = totp_state_new(&d.totp);
         if (r < 0)
                 return log_oom(), EXIT_FAILURE;
-        if (daemon_setup_event(&d) < 0 || daemon_setup_nft(&d) < 0 || daemon_setup_source(&d) < 0)
+        if (daemon_setup_event(&d) < 0 || daemon_setup_nft(&d) < 0 || daemon_setup_fleet(&d) < 0 ||
+            daemon_setup_source(&d) < 0)
                 return EXIT_FAILURE;
 
         (void) status_writer_flush(d.status_writer);

@@ -29,6 +29,12 @@ typedef struct DaemonOptions {
         const char *metrics_file;     /* Prometheus text, rewritten with the status; NULL: none */
         const char *exec_on_grant;    /* hooks (hooks.h); NULL: none */
         const char *exec_on_revoke;
+        const char *fleet_url;        /* --fleet=mqtts://…; NULL: no fleet (fleet.h) */
+        const char *fleet_name;       /* NULL: "default" */
+        const char *fleet_ca;         /* NULL: the credentials (fleet.h) */
+        const char *fleet_cert;
+        const char *fleet_cert_key;
+        const char *fleet_key;
 } DaemonOptions;
 
 /* Run until SIGTERM/SIGINT (or the end of stdin). Returns the process exit status. */

@@ -52,6 +52,11 @@ static void help_daemon(void) {
                "      --exec-on-grant=PROGRAM   run PROGRAM (absolute path, no shell) after each\n"
                "                          grant and refresh, with KNOCKWATCH_* in its environment\n"
                "      --exec-on-revoke=PROGRAM  the same after each revoke and expiry\n"
+               "      --fleet=mqtts://ADDRESS[:PORT]  share the grants of fleet doors through\n"
+               "                          this MQTT broker (knockwatch(8), FLEETS)\n"
+               "      --fleet-name=FLEET  the fleet (default \"default\")\n"
+               "      --fleet-ca=FILE, --fleet-cert=FILE, --fleet-cert-key=FILE, --fleet-key=FILE\n"
+               "                          the broker's CA, our certificate and key, the fleet key\n"
                "      --log-target=TARGET auto, console or journal\n"
                "      --log-level=LEVEL   err, warning, notice, info (default) or debug\n"
                "  -h, --help              show this help\n"
@@ -97,6 +102,12 @@ int verb_run(int argc, char *argv[]) {
                 ARG_METRICS_FILE,
                 ARG_EXEC_ON_GRANT,
                 ARG_EXEC_ON_REVOKE,
+                ARG_FLEET,
+                ARG_FLEET_NAME,
+                ARG_FLEET_CA,
+                ARG_FLEET_CERT,
+                ARG_FLEET_CERT_KEY,
+                ARG_FLEET_KEY,
                 ARG_LOG_TARGET,
                 ARG_LOG_LEVEL,
                 ARG_VERSION,
@@ -114,6 +125,12 @@ int verb_run(int argc, char *argv[]) {
                 { "metrics-file", required_argument, NULL, ARG_METRICS_FILE },
                 { "exec-on-grant", required_argument, NULL, ARG_EXEC_ON_GRANT },
                 { "exec-on-revoke", required_argument, NULL, ARG_EXEC_ON_REVOKE },
+                { "fleet", required_argument, NULL, ARG_FLEET },
+                { "fleet-name", required_argument, NULL, ARG_FLEET_NAME },
+                { "fleet-ca", required_argument, NULL, ARG_FLEET_CA },
+                { "fleet-cert", required_argument, NULL, ARG_FLEET_CERT },
+                { "fleet-cert-key", required_argument, NULL, ARG_FLEET_CERT_KEY },
+                { "fleet-key", required_argument, NULL, ARG_FLEET_KEY },
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "help", no_argument, NULL, 'h' },
@@ -213,6 +230,12 @@ int verb_run(int argc, char *argv[]) {
                         *(c == ARG_EXEC_ON_GRANT ? &o.exec_on_grant : &o.exec_on_revoke) = optarg;
                         break;
                 }
+                case ARG_FLEET: o.fleet_url = optarg; break;
+                case ARG_FLEET_NAME: o.fleet_name = optarg; break;
+                case ARG_FLEET_CA: o.fleet_ca = optarg; break;
+                case ARG_FLEET_CERT: o.fleet_cert = optarg; break;
+                case ARG_FLEET_CERT_KEY: o.fleet_cert_key = optarg; break;
+                case ARG_FLEET_KEY: o.fleet_key = optarg; break;
                 case ARG_LOG_TARGET:
                         if (log_target_from_string(optarg, &target) < 0) {
                                 log_error("Invalid --log-target \"%s\": expected auto, console or journal.", optarg);

@@ -153,6 +153,7 @@ typedef struct Field {
 
 #define U64(name) { #name, offsetof(DaemonStatus, name), 0 }
 #define TEXT(name) { #name, offsetof(DaemonStatus, name), sizeof(((DaemonStatus *) 0)->name) }
+#define FLEET_REJECTED(r, name) { "fleet_rejected_" name, offsetof(DaemonStatus, fleet_rejected) + (r) * sizeof(uint64_t), 0 }
 #define REJECTED(r, name) { "rejected_" name, offsetof(DaemonStatus, rejected_by) + (r) * sizeof(uint64_t), 0 }
 
 static const Field fields[] = {
@@ -165,6 +166,15 @@ static const Field fields[] = {
         REJECTED(REJECT_TOO_LONG, "too_long"), REJECTED(REJECT_NOT_KERNEL, "not_kernel"),
         REJECTED(REJECT_UNTRUSTED, "untrusted"), REJECTED(REJECT_OTHER, "other"),
         U64(hook_runs), U64(hook_failures), U64(hook_timeouts), U64(hook_drops),
+        TEXT(fleet_broker), TEXT(fleet_name), U64(fleet_connected), U64(fleet_connects),
+        U64(fleet_disconnects), U64(fleet_connect_failures), U64(fleet_published), U64(fleet_acked),
+        U64(fleet_dropped), U64(fleet_queued), U64(fleet_received), U64(fleet_accepted), U64(fleet_own),
+        U64(fleet_rejected_other),
+        FLEET_REJECTED(FLEET_REJECT_MALFORMED, "malformed"), FLEET_REJECTED(FLEET_REJECT_VERSION, "version"),
+        FLEET_REJECTED(FLEET_REJECT_BAD_MAC, "bad_mac"), FLEET_REJECTED(FLEET_REJECT_WRONG_TOPIC, "wrong_topic"),
+        FLEET_REJECTED(FLEET_REJECT_NOT_TAKEN, "not_taken"), FLEET_REJECTED(FLEET_REJECT_PREFIX, "prefix"),
+        FLEET_REJECTED(FLEET_REJECT_EXPIRED, "expired"), FLEET_REJECTED(FLEET_REJECT_TOO_FAR, "too_far"),
+        FLEET_REJECTED(FLEET_REJECT_REPLAYED, "replayed"), FLEET_REJECTED(FLEET_REJECT_CACHE_FULL, "cache_full"),
 };
 
 #define DOOR_KEY "door"

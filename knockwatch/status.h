@@ -19,6 +19,8 @@
  */
 #pragma once
 
+#include "fleet-msg.h"
+
 #include <systemd/sd-event.h>
 
 #include "door.h"
@@ -110,6 +112,13 @@ typedef struct DaemonStatus {
         uint64_t hook_failures;      /* ended with a non-zero status, by a signal, or not started */
         uint64_t hook_timeouts;      /* killed at their time limit */
         uint64_t hook_drops;         /* not run: too many hooks were running already */
+        char fleet_broker[80];       /* the fleet's broker (fleet.h); "" without a fleet */
+        char fleet_name[40];
+        uint64_t fleet_connected;    /* 0 or 1 */
+        uint64_t fleet_connects, fleet_disconnects, fleet_connect_failures;
+        uint64_t fleet_published, fleet_acked, fleet_dropped, fleet_queued;
+        uint64_t fleet_received, fleet_accepted, fleet_own, fleet_rejected_other;
+        uint64_t fleet_rejected[_FLEET_REJECT_MAX];
         DoorStatus door[STATUS_DOORS_MAX];
         size_t n_door;
 } DaemonStatus;

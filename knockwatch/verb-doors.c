@@ -233,6 +233,8 @@ static void print_door(Nft *nft, const VerbOptions *o, const Door *door) {
 
         (void) door_spec_format(&door->spec, spec, sizeof(spec));
         printf("door %s: %s\n", door->spec.name, spec);
+        if (door->spec.fleet == DOOR_FLEET_TAKE)
+                printf("  taken from the fleet (knockwatch --fleet=…): no sequence here\n");
         if (!nft && door->spec.has_sequence && door->spec.is_totp) {
                 char keys[1024];
 
@@ -426,6 +428,22 @@ static void print_daemon_status(const VerbOptions *o, const DaemonStatus *s, int
                 printf("  hooks run %llu: failed %llu (timed out %llu); dropped %llu\n",
                        (unsigned long long) s->hook_runs, (unsigned long long) s->hook_failures,
                        (unsigned long long) s->hook_timeouts, (unsigned long long) s->hook_drops);
+        if (s->fleet_broker[0]) {
+                uint64_t refused = s->fleet_rejected_other;
+
+                for (int r = 0; r < _FLEET_REJECT_MAX; r++)
+                        refused += s->fleet_rejected[r];
+                printf("  fleet %s through %s: %s (connects %llu, disconnects %llu, failed attempts %llu)\n",
+                       s->fleet_name, s->fleet_broker, s->fleet_connected ? "connected" : "not connected",
+                       (unsigned long long) s->fleet_connects, (unsigned long long) s->fleet_disconnects,
+                       (unsigned long long) s->fleet_connect_failures);
+                printf("    published %llu (acknowledged %llu, waiting %llu, dropped %llu); received %llu: "
+                       "applied %llu, our own %llu, refused %llu\n",
+                       (unsigned long long) s->fleet_published, (unsigned long long) s->fleet_acked,
+                       (unsigned long long) s->fleet_queued, (unsigned long long) s->fleet_dropped,
+                       (unsigned long long) s->fleet_received, (unsigned long long) s->fleet_accepted,
+                       (unsigned long long) s->fleet_own, (unsigned long long) refused);
+        }
 }
 
 static void print_door_counters(const DoorStatus *d) {
@@ -531,6 +549,30 @@ static void json_daemon(JsonWriter *w, const VerbOptions *o, const DaemonStatus 
         json_field_uint(w, "hook_failures", s->hook_failures);
         json_field_uint(w, "hook_timeouts", s->hook_timeouts);
         json_field_uint(w, "hook_drops", s->hook_drops);
+        json_object_end(w);
+        json_object_end(w);
+        if (!s->fleet_broker[0])
+                return;
+        json_key(w, "fleet");
+        json_object_begin(w);
+        json_field_string(w, "broker", s->fleet_broker);
+        json_field_string(w, "name", s->fleet_name);
+        json_field_bool(w, "connected", s->fleet_connected);
+        json_field_uint(w, "connects", s->fleet_connects);
+        json_field_uint(w, "disconnects", s->fleet_disconnects);
+        json_field_uint(w, "connect_failures", s->fleet_connect_failures);
+        json_field_uint(w, "published", s->fleet_published);
+        json_field_uint(w, "acked", s->fleet_acked);
+        json_field_uint(w, "dropped", s->fleet_dropped);
+        json_field_uint(w, "queued", s->fleet_queued);
+        json_field_uint(w, "received", s->fleet_received);
+        json_field_uint(w, "accepted", s->fleet_accepted);
+        json_field_uint(w, "own", s->fleet_own);
+        json_key(w, "rejected");
+        json_object_begin(w);
+        for (int r = 0; r < _FLEET_REJECT_MAX; r++)
+                json_field_uint(w, fleet_reject_to_string((FleetReject) r), s->fleet_rejected[r]);
+        json_field_uint(w, "other", s->fleet_rejected_other);
         json_object_end(w);
         json_object_end(w);
 }
