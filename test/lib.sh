@@ -228,9 +228,11 @@ kw_daemon_log_has() {
 kw_plain_ruleset() {
         sed -e "s/timeout 60s/timeout $2/" \
             -e "s/within 10s/within $3/" \
-            -e 's/tcp flags & (fin | syn | rst | ack) == syn log/log/' \
+            -e 's/^\(\s*tcp dport $knock_ports \)tcp flags & (fin | syn | rst | ack) == syn /\1/' \
             "$KW_SRCDIR/rules/knockwatch.nft" >"$1"
-        grep -q "timeout $2" "$1" && grep -q "within $3" "$1" || kw_fail "could not derive the test ruleset"
+        grep -q "timeout $2" "$1" && grep -q "within $3" "$1" &&
+                grep -q '^\s*tcp dport $knock_ports counter name knock_logged log prefix' "$1" ||
+                kw_fail "could not derive the test ruleset"
 }
 
 # kw_add_secret FILE: this test's secret (KW_PREFIX) in every `log prefix "PORT_KNOCKING "`

@@ -49,6 +49,22 @@ static void assert_status_equal(const DaemonStatus *a, const DaemonStatus *b) {
         ASSERT_EQ(a->hook_failures, b->hook_failures);
         ASSERT_EQ(a->hook_timeouts, b->hook_timeouts);
         ASSERT_EQ(a->hook_drops, b->hook_drops);
+        ASSERT_STREQ(a->fleet_broker, b->fleet_broker);
+        ASSERT_STREQ(a->fleet_name, b->fleet_name);
+        ASSERT_EQ(a->fleet_connected, b->fleet_connected);
+        ASSERT_EQ(a->fleet_connects, b->fleet_connects);
+        ASSERT_EQ(a->fleet_disconnects, b->fleet_disconnects);
+        ASSERT_EQ(a->fleet_connect_failures, b->fleet_connect_failures);
+        ASSERT_EQ(a->fleet_published, b->fleet_published);
+        ASSERT_EQ(a->fleet_acked, b->fleet_acked);
+        ASSERT_EQ(a->fleet_dropped, b->fleet_dropped);
+        ASSERT_EQ(a->fleet_queued, b->fleet_queued);
+        ASSERT_EQ(a->fleet_received, b->fleet_received);
+        ASSERT_EQ(a->fleet_accepted, b->fleet_accepted);
+        ASSERT_EQ(a->fleet_own, b->fleet_own);
+        ASSERT_EQ(a->fleet_rejected_other, b->fleet_rejected_other);
+        for (int r = 0; r < _FLEET_REJECT_MAX; r++)
+                ASSERT_EQ(a->fleet_rejected[r], b->fleet_rejected[r]);
         ASSERT_EQ(a->n_door, b->n_door);
         for (size_t i = 0; i < a->n_door; i++) {
                 ASSERT_STREQ(a->door[i].name, b->door[i].name);
@@ -82,6 +98,14 @@ static void sample_status(DaemonStatus *s, size_t n_doors) {
                         d->counter[c] = v++;
                 d->live_grants = v++;
         }
+        snprintf(s->fleet_broker, sizeof(s->fleet_broker), "mqtts://192.0.2.10:8883");
+        snprintf(s->fleet_name, sizeof(s->fleet_name), "default");
+        s->fleet_connected = 1;
+        s->fleet_connects = v++, s->fleet_disconnects = v++, s->fleet_connect_failures = v++;
+        s->fleet_published = v++, s->fleet_acked = v++, s->fleet_dropped = v++, s->fleet_queued = v++;
+        s->fleet_received = v++, s->fleet_accepted = v++, s->fleet_own = v++, s->fleet_rejected_other = v++;
+        for (int r = 0; r < _FLEET_REJECT_MAX; r++)
+                s->fleet_rejected[r] = v++;
 }
 
 TEST(roundtrip) {
@@ -109,6 +133,14 @@ TEST(old_keys_keep_their_form) {
                 "rejected_malformed=1019\nrejected_truncated=1020\nrejected_too_long=1021\n"
                 "rejected_not_kernel=1022\nrejected_untrusted=1023\nrejected_other=1024\n"
                 "hook_runs=1015\nhook_failures=1016\nhook_timeouts=1017\nhook_drops=1018\n"
+                "fleet_broker=mqtts://192.0.2.10:8883\nfleet_name=default\nfleet_connected=1\n"
+                "fleet_connects=1033\nfleet_disconnects=1034\nfleet_connect_failures=1035\n"
+                "fleet_published=1036\nfleet_acked=1037\nfleet_dropped=1038\nfleet_queued=1039\n"
+                "fleet_received=1040\nfleet_accepted=1041\nfleet_own=1042\nfleet_rejected_other=1043\n"
+                "fleet_rejected_malformed=1044\nfleet_rejected_version=1045\nfleet_rejected_bad_mac=1046\n"
+                "fleet_rejected_wrong_topic=1047\nfleet_rejected_not_taken=1048\nfleet_rejected_prefix=1049\n"
+                "fleet_rejected_expired=1050\nfleet_rejected_too_far=1051\nfleet_rejected_replayed=1052\n"
+                "fleet_rejected_cache_full=1053\n"
                 "door=door-0_x knocks=1025 sequences=1026 grants=1027 refreshes=1028 revokes=1029 "
                 "expiries=1030 replays=1031 live_grants=1032\n";
         DaemonStatus s, back;
