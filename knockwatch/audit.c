@@ -19,12 +19,12 @@ static const char *event_message_id(AuditEvent event) {
                event == AUDIT_REFRESH ? AUDIT_MESSAGE_ID_REFRESH : AUDIT_MESSAGE_ID_REVOKE;
 }
 
-void audit_log(AuditEvent event, const KnockAddr *addr, const char *door, const char *set_label,
-               uint64_t timeout_ms, const char *reason) {
-        char source[KNOCK_ADDR_STRLEN], span[DURATION_STRLEN], message[256];
+void audit_log(AuditEvent event, const KnockAddr *addr, unsigned prefix, const char *door,
+               const char *set_label, uint64_t timeout_ms, const char *reason) {
+        char source[KNOCK_PREFIX_STRLEN], span[DURATION_STRLEN], message[256];
         bool sent;
 
-        (void) knock_addr_format(addr, source);
+        (void) knock_prefix_format(addr, prefix, source);
         (void) duration_format_ms(timeout_ms, span);
         if (event == AUDIT_REVOKE)
                 (void) snprintf(message, sizeof(message), "%s revoked from %s (%s)", source, door,

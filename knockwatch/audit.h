@@ -32,5 +32,5 @@ typedef enum AuditEvent {
 
 /* set_label is how the set is named in messages, e.g. "inet knockwatch ssh4".
  * timeout_ms is ignored for AUDIT_REVOKE. reason: see above. */
-void audit_log(AuditEvent event, const KnockAddr *addr, const char *door, const char *set_label,
-               uint64_t timeout_ms, const char *reason);
+void audit_log(AuditEvent event, const KnockAddr *addr, unsigned prefix, const char *door,
+               const char *set_label, uint64_t timeout_ms, const char *reason);

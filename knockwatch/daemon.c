@@ -63,7 +63,8 @@ typedef struct PendingOp {
         OpKind kind;
         char door[DOOR_NAME_MAX + 1];
         char set[DOOR_SET_NAME_MAX];
-        KnockAddr addr;
+        KnockAddr addr;      /* masked to prefix: what the set's element is */
+        unsigned prefix;     /* the set's prefix length (32, 128, or its "/N") */
         KnockStep step;      /* OP_TOTP_PORT: the port, instead of addr */
         const char *reason;  /* for the audit record: "sequence", "totp" (static) */
         uint64_t timeout_ms;
@@ -239,10 +240,11 @@ static void on_hook_report(const HookReport *r, void *userdata) {
 }
 
 /* After the change is committed and audited; never waits for the hook. */
-static void run_hook(Daemon *d, HookEvent event, const KnockAddr *addr, const char *door, const char *label,
-                     uint64_t timeout_ms, const char *reason) {
-        (void) hooks_run(d->hooks, &(HookContext) { .event = event, .source = *addr, .door = door,
-                                                    .set = label, .timeout_ms = timeout_ms, .reason = reason });
+static void run_hook(Daemon *d, HookEvent event, const KnockAddr *addr, unsigned prefix, const char *door,
+                     const char *label, uint64_t timeout_ms, const char *reason) {
+        (void) hooks_run(d->hooks, &(HookContext) { .event = event, .source = *addr, .prefix = prefix,
+                                                    .door = door, .set = label, .timeout_ms = timeout_ms,
+                                                    .reason = reason });
 }
 
 /* ---- grant expiry ----------------------------------------------------------------- */
@@ -259,13 +261,14 @@ static void on_grant_expired(const Grant *grant, void *userdata) {
         Daemon *d = userdata;
         const Door *door = doors_find(d->doors, d->n_doors, grant->door);
         const char *set = !door ? "?" : grant->addr.family == AF_INET ? door->set4 : door->set6;
+        unsigned prefix = !door ? 0 : grant->addr.family == AF_INET ? door->prefix4 : door->prefix6;
         char label[DOOR_SET_NAME_MAX * 3];
 
         set_label(d, set, label, sizeof(label));
-        audit_log(AUDIT_REVOKE, &grant->addr, grant->door, label, 0, "expired");
+        audit_log(AUDIT_REVOKE, &grant->addr, prefix, grant->door, label, 0, "expired");
         d->status.expiries++;
         status_count_door(&d->status, grant->door, DOOR_COUNTER_EXPIRIES);
-        run_hook(d, HOOK_EVENT_REVOKE, &grant->addr, grant->door, label, 0, "expired");
+        run_hook(d, HOOK_EVENT_REVOKE, &grant->addr, prefix, grant->door, label, 0, "expired");
 }
 
 static int on_expiry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -324,7 +327,7 @@ static void fleet_tell(Daemon *d, const PendingOp *op, FleetEvent event) {
         ms = op->timeout_ms;
         if (event == FLEET_EVENT_REVOKE)
                 (void) door_set_of(d, door, op->addr.family, NULL, &ms);
-        r = fleet_publish(d->fleet, event, op->door, &op->addr, (unsigned) knock_addr_len(&op->addr) * 8,
+        r = fleet_publish(d->fleet, event, op->door, &op->addr, op->prefix,
                           now_usec(CLOCK_REALTIME) / USEC_PER_MSEC + ms);
         if (r < 0)
                 log_warning_errno(r, "Fleet: cannot publish the %s of %s: %m", fleet_event_to_string(event), op->door);
@@ -373,11 +376,11 @@ static void on_port_result(Daemon *d, const PendingOp *op, const char *label, in
 static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
         Daemon *d = userdata;
         PendingOp *op = &d->pending[cookie];
-        char addr[KNOCK_ADDR_STRLEN], label[DOOR_SET_NAME_MAX * 3];
+        char addr[KNOCK_PREFIX_STRLEN], label[DOOR_SET_NAME_MAX * 3];
         usec_t now = now_usec(CLOCK_MONOTONIC);
         int is_new = 0;
 
-        (void) knock_addr_format(&op->addr, addr);
+        (void) knock_prefix_format(&op->addr, op->prefix, addr);
         set_label(d, op->set, label, sizeof(label));
         status_changed(d);
 
@@ -405,18 +408,23 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
         case OP_RESTORE:
                 grant_record(d, op->door, &op->addr, op->timeout_ms, op->set_id, &is_new);
                 if (op->kind == OP_RESTORE)
-                        audit_log(AUDIT_GRANT, &op->addr, op->door, label, op->timeout_ms, "restored");
+                        audit_log(AUDIT_GRANT, &op->addr, op->prefix, op->door, label, op->timeout_ms,
+                                  "restored");
                 else if (is_new == 0) {
                         d->status.refreshes++;
                         status_count_door(&d->status, op->door, DOOR_COUNTER_REFRESHES);
-                        audit_log(AUDIT_REFRESH, &op->addr, op->door, label, op->timeout_ms, op->reason);
-                        run_hook(d, HOOK_EVENT_REFRESH, &op->addr, op->door, label, op->timeout_ms, op->reason);
+                        audit_log(AUDIT_REFRESH, &op->addr, op->prefix, op->door, label, op->timeout_ms,
+                                  op->reason);
+                        run_hook(d, HOOK_EVENT_REFRESH, &op->addr, op->prefix, op->door, label,
+                                 op->timeout_ms, op->reason);
                         fleet_tell(d, op, FLEET_EVENT_REFRESH);
                 } else {
                         d->status.grants++;
                         status_count_door(&d->status, op->door, DOOR_COUNTER_GRANTS);
-                        audit_log(AUDIT_GRANT, &op->addr, op->door, label, op->timeout_ms, op->reason);
-                        run_hook(d, HOOK_EVENT_GRANT, &op->addr, op->door, label, op->timeout_ms, op->reason);
+                        audit_log(AUDIT_GRANT, &op->addr, op->prefix, op->door, label, op->timeout_ms,
+                                  op->reason);
+                        run_hook(d, HOOK_EVENT_GRANT, &op->addr, op->prefix, op->door, label,
+                                 op->timeout_ms, op->reason);
                         fleet_tell(d, op, FLEET_EVENT_GRANT);
                 }
                 break;
@@ -426,8 +434,10 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
                 (void) grants_remove(d->grants, op->door, &op->addr, NULL);
                 d->status.revokes++;
                 status_count_door(&d->status, op->door, DOOR_COUNTER_REVOKES);
-                audit_log(AUDIT_REVOKE, &op->addr, op->door, label, 0, op->from_fleet ? "fleet" : "closing-sequence");
-                run_hook(d, HOOK_EVENT_REVOKE, &op->addr, op->door, label, 0, op->from_fleet ? "fleet" : "closing-sequence");
+                audit_log(AUDIT_REVOKE, &op->addr, op->prefix, op->door, label, 0,
+                          op->from_fleet ? "fleet" : "closing-sequence");
+                run_hook(d, HOOK_EVENT_REVOKE, &op->addr, op->prefix, op->door, label, 0,
+                         op->from_fleet ? "fleet" : "closing-sequence");
                 fleet_tell(d, op, FLEET_EVENT_REVOKE);
                 break;
         }
@@ -493,10 +503,13 @@ static bool pending_op_init(const Daemon *d, PendingOp *op, OpKind kind, const D
         *op = (PendingOp) {
                 .kind = kind,
                 .addr = *addr,
+                .prefix = addr->family == AF_INET ? door->prefix4 : door->prefix6,
                 .reason = "sequence",
                 .set_id = id,
                 .timeout_ms = kind == OP_REVOKE ? 0 : timeout_ms,
         };
+        /* A set with a prefix length holds the source's prefix. */
+        knock_addr_mask(&op->addr, op->prefix);
         (void) snprintf(op->door, sizeof(op->door), "%s", door->spec.name);
         (void) snprintf(op->set, sizeof(op->set), "%s", set);
         return set[0] != 0;
@@ -630,7 +643,7 @@ static void on_detector_action(Daemon *d, const DetectorAction *a, const KnockEv
                 op.reason = "totp";
         /* A refresh never shortens a grant: a longer one (knockwatch grant --timeout=1h) keeps
          * the time it has left. */
-        g = op.kind == OP_GRANT ? grants_get(d->grants, door->spec.name, &a->src) : NULL;
+        g = op.kind == OP_GRANT ? grants_get(d->grants, door->spec.name, &op.addr) : NULL;
         if (g) {
                 usec_t now = now_usec(CLOCK_MONOTONIC);
 
@@ -1155,10 +1168,20 @@ static void on_fleet_grant(const FleetGrant *g, void *userdata) {
 
         if (!door || !pending_op_init(d, &op, g->event == FLEET_EVENT_REVOKE ? OP_REVOKE : OP_GRANT, door, &g->addr))
                 return;
+        /* A prefix wider than this host's set grants would be cut to a part of it: refused.
+         * A narrower one (an address) takes the set's prefix, as a local knock would. */
+        if (g->prefix_len < op.prefix) {
+                char text[KNOCK_PREFIX_STRLEN];
+                KnockAddr a = g->addr;
+
+                log_full(LOG_NOTICE, "Fleet: refused %s for door %s: set %s grants /%u prefixes, not wider.",
+                         knock_prefix_format(&a, g->prefix_len, text), g->door, op.set, op.prefix);
+                return;
+        }
         op.from_fleet = true;
         op.reason = "fleet";
         if (op.kind == OP_GRANT) {
-                const Grant *cur = grants_get(d->grants, door->spec.name, &g->addr);
+                const Grant *cur = grants_get(d->grants, door->spec.name, &op.addr);
                 usec_t now = now_usec(CLOCK_MONOTONIC);
 
                 op.timeout_ms = g->time_left_ms;
@@ -1221,6 +1244,7 @@ static int daemon_setup_fleet(Daemon *d) {
                         .url = o->fleet_url, .name = o->fleet_name, .ca_file = o->fleet_ca,
                         .cert_file = o->fleet_cert, .cert_key_file = o->fleet_cert_key, .key_file = o->fleet_key,
                         .credentials_dir = getenv("CREDENTIALS_DIRECTORY"),
+                        .take_prefixes = true,   /* on_fleet_grant() holds them to the set's */
                       }, &(FleetHandlers) { .limit = on_fleet_limit, .grant = on_fleet_grant,
                                             .rejected = on_fleet_rejected, .state = on_fleet_state },
                       d, &d->fleet, &error);

@@ -374,6 +374,25 @@ static int parse_fleet(Cursor *c, DoorSpec *spec, DoorFleet fleet) {
         return 0;
 }
 
+/* A trailing " /N" (the set's grants cover the source's /N): taken off the end of the
+ * comment before the rest is parsed. Whether N fits the set's family is check_set()'s. */
+static int parse_prefix(Cursor *c, DoorSpec *spec) {
+        char q[QUOTE_BUF];
+        size_t at = c->len;
+        uint64_t n;
+
+        while (at > 0 && c->s[at - 1] != ' ')
+                at--;
+        if (at == 0 || at >= c->len || c->s[at] != '/')
+                return 0;
+        if (parse_uint(c->s + at + 1, c->len - at - 1, 128, &n) < 0 || n == 0)
+                return fail(c, at, "expected a prefix length from /1 to /128 at the end, got %s",
+                            quote(c->s + at, c->len - at, q));
+        spec->prefix = (uint16_t) n;
+        c->len = at - 1;
+        return 0;
+}
+
 /* The grammar after the leading "knockwatch" (c->pos is just past it). */
 static int parse_door(Cursor *c, DoorSpec *spec) {
         char q[QUOTE_BUF];
@@ -459,7 +478,7 @@ static int parse_comment(const char *comment, DoorSpec *spec, DoorSyntaxError *e
                             DOOR_COMMENT_MAX);
 
         c.pos = STRLEN("knockwatch");
-        if (parse_door(&c, spec) < 0)
+        if (parse_prefix(&c, spec) < 0 || parse_door(&c, spec) < 0)
                 return -EINVAL;
         return 1;
 }
@@ -540,6 +559,8 @@ int door_spec_format(const DoorSpec *spec, char *buf, size_t size) {
         }
         if (spec->fleet == DOOR_FLEET_PUBLISH)
                 append(buf, size, &len, " fleet");
+        if (spec->prefix > 0)
+                append(buf, size, &len, " /%u", spec->prefix);
         return len < size ? 0 : -ENOBUFS;
 }
 
@@ -700,6 +721,22 @@ static void check_set(Reporter *rep, SetEntry *e) {
         if (info->timeout_ms == 0)
                 unusable(rep, e, "set %s: door \"%s\" has no default timeout; add e.g. "
                          "\"timeout 60s\" to the set", e->set, e->spec.name);
+        if (e->spec.prefix > 0 && set_key_is_address(info)) {
+                bool v4 = info->key_len == 4;
+                unsigned bits = v4 ? 32 : 128, min = v4 ? DOOR_PREFIX4_MIN : DOOR_PREFIX6_MIN;
+
+                if (e->spec.prefix > bits)
+                        unusable(rep, e, "set %s: /%u is longer than an %s address (%u bits)", e->set,
+                                 e->spec.prefix, v4 ? "IPv4" : "IPv6", bits);
+                else if (e->spec.prefix < min)
+                        unusable(rep, e, "set %s: /%u would open door \"%s\" to 2^%u addresses with "
+                                 "one knock; the shortest prefix knockwatch grants is /%u", e->set,
+                                 e->spec.prefix, e->spec.name, bits - e->spec.prefix, min);
+                else if (e->spec.prefix < (v4 ? DOOR_PREFIX4_WARN : DOOR_PREFIX6_WARN))
+                        problem(rep, DOOR_WARNING, e, "set %s: /%u opens door \"%s\" to 2^%u addresses "
+                                "with each knock", e->set, e->spec.prefix, e->spec.name,
+                                bits - e->spec.prefix);
+        }
 }
 
 static int compare_entries(const void *a, const void *b) {
@@ -905,16 +942,22 @@ static bool build_door(Reporter *rep, SetEntry *group, size_t n, Door *ret) {
         if (!ok || broken_comment)
                 return false;
 
-        *ret = (Door) { .spec = decl->spec };
+        /* spec.prefix stays the declaring comment's (door_spec_format() shows it); what a
+         * grant covers is each set's own: prefix4, prefix6. */
+        *ret = (Door) { .spec = decl->spec, .prefix4 = 32, .prefix6 = 128 };
         if (v4) {
                 strcpy(ret->set4, v4->name);
                 ret->timeout4_ms = v4->info->timeout_ms;
                 ret->handle4 = v4->info->handle;
+                if (v4->spec.prefix > 0)
+                        ret->prefix4 = v4->spec.prefix;
         }
         if (v6) {
                 strcpy(ret->set6, v6->name);
                 ret->timeout6_ms = v6->info->timeout_ms;
                 ret->handle6 = v6->info->handle;
+                if (v6->spec.prefix > 0)
+                        ret->prefix6 = v6->spec.prefix;
         }
         return true;
 }

@@ -66,7 +66,9 @@ typedef struct DoorSpec {
         unsigned n_open;
         KnockStep close[DOOR_STEPS_MAX];   /* completing it revokes the source's grant */
         unsigned n_close;                  /* 0: no closing sequence */
-        uint32_t fleet;                    /* DoorFleet (fills what would be padding) */
+        uint16_t fleet;                    /* DoorFleet */
+        uint16_t prefix;                   /* a trailing "/N": the set's grants cover the
+                                            * source's /N; 0: the address alone */
         usec_t window;                     /* whole sequence, first to last knock */
 } DoorSpec;
 
@@ -101,10 +103,19 @@ typedef struct Door {
         char set4[DOOR_SET_NAME_MAX];      /* "" = no IPv4 set: IPv4 sources are not granted */
         uint64_t timeout4_ms;
         uint64_t handle4;
+        unsigned prefix4;                  /* what a grant covers: 32, or the set's "/N" */
         char set6[DOOR_SET_NAME_MAX];      /* "" = no IPv6 set */
         uint64_t timeout6_ms;
         uint64_t handle6;
+        unsigned prefix6;                  /* 128, or the set's "/N" */
 } Door;
+
+/* Prefix lengths a set may give: shorter ones would open the door to a large part of the
+ * Internet with one knock; below the _WARN ones `knockwatch check` warns. */
+#define DOOR_PREFIX4_MIN 8
+#define DOOR_PREFIX6_MIN 16
+#define DOOR_PREFIX4_WARN 24
+#define DOOR_PREFIX6_WARN 48
 
 typedef enum DoorSeverity {
         DOOR_ERROR,    /* the door (or set) is not used */

@@ -37,7 +37,7 @@ typedef struct HookRun {
         pid_t pid;
         HookEvent event;
         const char *program;
-        char source[KNOCK_ADDR_STRLEN];
+        char source[KNOCK_PREFIX_STRLEN];
         char door[DOOR_NAME_MAX + 1];
         usec_t started;
         sd_event_source *child;
@@ -242,7 +242,7 @@ static void report_drops(Hooks *h, const HookContext *ctx, const char *program, 
                 .dropped = h->dropped_unreported,
         };
 
-        (void) knock_addr_format(&ctx->source, r.source);
+        (void) knock_prefix_format(&ctx->source, ctx->prefix, r.source);
         (void) snprintf(r.door, sizeof(r.door), "%s", ctx->door ?: "");
         h->dropped_unreported = 0;
         h->drop_reported = now;
@@ -270,11 +270,11 @@ static char *env_entry(char *buf, size_t size, const char *name, const char *val
 static int spawn_hook(const char *program, const HookContext *ctx, pid_t *ret_pid) {
 #define ENTRY_MAX (HOOK_VALUE_MAX + 32)
         char event[ENTRY_MAX], source[ENTRY_MAX], door[ENTRY_MAX], set[ENTRY_MAX], timeout[64],
-                reason[ENTRY_MAX], addr[KNOCK_ADDR_STRLEN];
+                reason[ENTRY_MAX], addr[KNOCK_PREFIX_STRLEN];
         char *const argv[] = { (char *) program, NULL };
         char *const envp[] = {
                 env_entry(event, sizeof(event), "KNOCKWATCH_EVENT", hook_event_to_string(ctx->event)),
-                env_entry(source, sizeof(source), "KNOCKWATCH_SOURCE", knock_addr_format(&ctx->source, addr)),
+                env_entry(source, sizeof(source), "KNOCKWATCH_SOURCE", knock_prefix_format(&ctx->source, ctx->prefix, addr)),
                 env_entry(door, sizeof(door), "KNOCKWATCH_DOOR", ctx->door),
                 env_entry(set, sizeof(set), "KNOCKWATCH_SET", ctx->set),
                 timeout,
@@ -349,7 +349,7 @@ int hooks_run(Hooks *h, const HookContext *ctx) {
                 .program = program,
                 .started = now_usec(CLOCK_MONOTONIC),
         };
-        (void) knock_addr_format(&ctx->source, run->source);
+        (void) knock_prefix_format(&ctx->source, ctx->prefix, run->source);
         (void) snprintf(run->door, sizeof(run->door), "%s", ctx->door ?: "");
 
         r = spawn_hook(program, ctx, &pid);

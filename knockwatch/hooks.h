@@ -60,6 +60,7 @@ const char *hook_event_to_string(HookEvent e);   /* "grant", "refresh", "revoke"
 typedef struct HookContext {
         HookEvent event;
         KnockAddr source;
+        unsigned prefix;          /* the set's prefix length: "2001:db8::/64" (0, 32, 128: the address) */
         const char *door;
         const char *set;          /* the set's label, "inet knockwatch ssh4" */
         uint64_t timeout_ms;      /* grant and refresh */
@@ -87,7 +88,7 @@ typedef struct HookReport {
         HookOutcome outcome;
         HookEvent event;
         const char *program;
-        char source[KNOCK_ADDR_STRLEN];
+        char source[KNOCK_PREFIX_STRLEN];
         char door[DOOR_NAME_MAX + 1];
         pid_t pid;                /* 0 if it did not start */
         int status;

@@ -71,6 +71,52 @@ int knock_addr_parse_n(const char *s, size_t n, KnockAddr *ret) {
         return knock_addr_parse(buf, ret);
 }
 
+void knock_addr_mask(KnockAddr *a, unsigned prefix) {
+        unsigned bits = knock_addr_bits(a);
+
+        if (prefix >= bits)
+                return;
+        for (unsigned i = prefix / 8; i < bits / 8; i++)
+                a->bytes[i] = i == prefix / 8 ? (uint8_t) (a->bytes[i] & (0xff00 >> (prefix % 8))) : 0;
+}
+
+const char *knock_prefix_format(const KnockAddr *a, unsigned prefix, char buf[static KNOCK_PREFIX_STRLEN]) {
+        char addr[KNOCK_ADDR_STRLEN];
+
+        (void) knock_addr_format(a, addr);
+        if (prefix == 0 || prefix >= knock_addr_bits(a))
+                (void) snprintf(buf, KNOCK_PREFIX_STRLEN, "%s", addr);
+        else
+                (void) snprintf(buf, KNOCK_PREFIX_STRLEN, "%s/%u", addr, prefix);
+        return buf;
+}
+
+int knock_prefix_parse(const char *s, KnockAddr *ret, unsigned *ret_prefix) {
+        const char *slash = strchr(s, '/');
+        KnockAddr a, masked;
+        uint64_t prefix;
+        int r;
+
+        if (!slash) {
+                r = knock_addr_parse(s, &a);
+                if (r < 0)
+                        return r;
+                *ret = a;
+                *ret_prefix = knock_addr_bits(&a);
+                return 0;
+        }
+        r = knock_addr_parse_n(s, (size_t) (slash - s), &a);
+        if (r < 0)
+                return r;
+        if (parse_uint(slash + 1, strlen(slash + 1), knock_addr_bits(&a), &prefix) < 0 || prefix == 0)
+                return -EINVAL;
+        masked = a;
+        knock_addr_mask(&masked, (unsigned) prefix);
+        *ret = a;
+        *ret_prefix = (unsigned) prefix;
+        return knock_addr_equal(&a, &masked) ? 0 : -EADDRNOTAVAIL;
+}
+
 const char *knock_addr_format(const KnockAddr *a, char buf[static KNOCK_ADDR_STRLEN]) {
         if (!inet_ntop(a->family, a->bytes, buf, KNOCK_ADDR_STRLEN))
                 (void) snprintf(buf, KNOCK_ADDR_STRLEN, "(invalid address)");

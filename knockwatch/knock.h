@@ -68,6 +68,27 @@ int knock_addr_parse_n(const char *s, size_t n, KnockAddr *ret);
 /* Canonical text form (inet_ntop): "192.0.2.2", "2001:db8::2". Returns buf. */
 const char *knock_addr_format(const KnockAddr *a, char buf[static KNOCK_ADDR_STRLEN]);
 
+/* Prefixes: an address with all bits after the first `prefix` zero. A grant to a set with a
+ * prefix length covers the source's prefix (door.h). */
+#define KNOCK_PREFIX_STRLEN (INET6_ADDRSTRLEN + 4)
+
+/* The number of bits of a's family: 32 or 128. */
+static inline unsigned knock_addr_bits(const KnockAddr *a) {
+        return a->family == AF_INET ? 32 : 128;
+}
+
+/* Clear the bits of a after the first prefix (prefix >= the family's bits: nothing). */
+void knock_addr_mask(KnockAddr *a, unsigned prefix);
+
+/* "2001:db8::/64", or just the address when prefix covers all of it (or is 0). Returns buf. */
+const char *knock_prefix_format(const KnockAddr *a, unsigned prefix, char buf[static KNOCK_PREFIX_STRLEN]);
+
+/* Parse "ADDRESS" (*ret_prefix the family's bits) or "ADDRESS/LEN" (LEN 1 to the family's
+ * bits, decimal without leading zeros). An address with bits set after LEN is -EADDRNOTAVAIL,
+ * with *ret and *ret_prefix filled in (to say which prefix was meant rather than guess it);
+ * anything else malformed -EINVAL. */
+int knock_prefix_parse(const char *s, KnockAddr *ret, unsigned *ret_prefix);
+
 typedef struct KnockEvent {
         KnockAddr src;
         KnockStep step;

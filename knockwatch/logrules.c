@@ -111,8 +111,12 @@ static bool rule_logs_step(const NftLogRule *l, const LogTrust *t, const KnockSt
                                 return true;
                 return false;
         case NFT_PORTS_SET:
-        case NFT_PORTS_UNKNOWN:
+                /* totp_ports holds only the rotating doors' live ports, never a fixed step */
+                if (l->set_with_proto && streq(l->set, TOTP_PORTS_SET))
+                        return false;
                 return true; /* what a named set holds changes; assume the best, say nothing */
+        case NFT_PORTS_UNKNOWN:
+                return true;
         }
         return false;
 }
@@ -214,6 +218,45 @@ static unsigned check_steps(const NftRules *rules, const LogTrust *t, const Door
         return errors;
 }
 
+/* The rules that look a door set up must mask the source as the set's grants are: a /64 set
+ * looked up with the whole address lets in only the prefix's first address, an address set
+ * looked up masked only the addresses that end in zeros. */
+static unsigned check_guard_masks(const NftRules *rules, const Door *door, bool v4, door_problem_fn report,
+                                  void *userdata) {
+        const char *set = v4 ? door->set4 : door->set6;
+        unsigned bits = v4 ? 32 : 128, prefix = v4 ? door->prefix4 : door->prefix6;
+        unsigned want = prefix > 0 && prefix < bits ? prefix : 0;
+        KnockAddr mask = { .family = v4 ? AF_INET : AF_INET6 };
+        char mask_text[KNOCK_ADDR_STRLEN];
+
+        if (!set[0])
+                return 0;
+        memset(mask.bytes, 0xff, bits / 8);
+        knock_addr_mask(&mask, want);
+        (void) knock_addr_format(&mask, mask_text);
+        for (size_t i = 0; i < rules->n_guards; i++) {
+                const NftGuard *g = &rules->guards[i];
+
+                if (!streq(g->set, set) || g->mask == want)
+                        continue;
+                if (want > 0 && g->mask == 0)
+                        say(report, userdata, DOOR_ERROR, "door \"%s\": set %s holds /%u prefixes, but a rule "
+                            "looks the whole source address up in it, so only each prefix's first address "
+                            "gets in; mask it: %s saddr & %s @%s", door->spec.name, set, want,
+                            v4 ? "ip" : "ip6", mask_text, set);
+                else if (want == 0)
+                        say(report, userdata, DOOR_ERROR, "door \"%s\": a rule masks the source address to "
+                            "/%u before looking it up in set %s, which holds whole addresses; end the set's "
+                            "comment with \" /%u\"", door->spec.name, g->mask, set, g->mask);
+                else
+                        say(report, userdata, DOOR_ERROR, "door \"%s\": a rule masks the source address to "
+                            "/%u before looking it up in set %s, which holds /%u prefixes; use one length",
+                            door->spec.name, g->mask, set, want);
+                return 1;
+        }
+        return 0;
+}
+
 unsigned logrules_check(const NftRules *rules, const LogTrust *trust, const Door *doors, size_t n_doors,
                         door_problem_fn report, void *userdata) {
         unsigned errors = 0;
@@ -244,6 +287,8 @@ unsigned logrules_check(const NftRules *rules, const LogTrust *trust, const Door
         for (size_t i = 0; i < n_doors; i++) {
                 const Door *d = &doors[i];
 
+                errors += check_guard_masks(rules, d, true, report, userdata);
+                errors += check_guard_masks(rules, d, false, report, userdata);
                 if (!d->spec.has_sequence)
                         continue;
                 if (d->spec.is_totp)

@@ -39,6 +39,7 @@ typedef enum RegValue {
         REG_DPORT,
         REG_ICMP_TYPE,
         REG_SADDR,
+        REG_SADDR_MASKED,   /* the source address & a prefix mask (Match.saddr_mask) */
 } RegValue;
 
 typedef struct Chain {
@@ -107,6 +108,8 @@ typedef struct Match {
         char set[DOOR_SET_NAME_MAX];    /* NFT_PORTS_SET */
         bool set_with_proto;
         char guard_set[DOOR_SET_NAME_MAX];
+        unsigned guard_mask;            /* the guard's prefix mask; 0: the address unmasked */
+        unsigned saddr_mask;            /* REG_SADDR_MASKED: its prefix length */
 } Match;
 
 static void match_cmp(Match *m, const RegValue regs[static REG32_SLOTS], const struct nftnl_expr *e) {
@@ -166,8 +169,9 @@ static void match_lookup(Match *m, const RegValue regs[static REG32_SLOTS], cons
                         m->ports = NFT_PORTS_UNKNOWN;
                 return;
         }
-        if (first == REG_SADDR) {
+        if (first == REG_SADDR || first == REG_SADDR_MASKED) {
                 (void) snprintf(m->guard_set, sizeof(m->guard_set), "%s", set);
+                m->guard_mask = first == REG_SADDR_MASKED ? m->saddr_mask : 0;
                 return;
         }
         if (first == REG_DPORT || (first == REG_L4PROTO && reg_load(regs, sreg, 1) == REG_DPORT)) {
@@ -230,10 +234,61 @@ static int add_guard(RuleWalk *w, const Match *m) {
                 return k;
         r->guards[r->n_guards] = (NftGuard) {
                 .l4proto = m->l4proto,
+                .mask = m->guard_mask,
                 .port = m->ports == NFT_PORTS_RANGES && m->range.lo == m->range.hi ? m->range.lo : 0,
         };
         strcpy(r->guards[r->n_guards++].set, m->guard_set);
         return 0;
+}
+
+/* The prefix length of a contiguous mask of len bytes (ff ff 00 ...), or 0 if it is none
+ * (bits after a zero bit). */
+static unsigned mask_prefix(const uint8_t *mask, uint32_t len) {
+        unsigned n = 0;
+        bool ended = false;
+
+        for (uint32_t i = 0; i < len; i++)
+                for (int b = 7; b >= 0; b--) {
+                        bool set = mask[i] & (1u << b);
+
+                        if (set && ended)
+                                return 0;
+                        if (set)
+                                n++;
+                        else
+                                ended = true;
+                }
+        return n;
+}
+
+/* A bitwise expression: "saddr & MASK" (xor 0) keeps the source address, masked; anything
+ * else is no longer what was loaded. */
+static void walk_bitwise(Match *m, RegValue regs[static REG32_SLOTS], const struct nftnl_expr *e) {
+        uint32_t mask_len = 0, xor_len = 0;
+        const uint8_t *mask = nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_MASK) ?
+                nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &mask_len) : NULL;
+        const uint8_t *xor = nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_XOR) ?
+                nftnl_expr_get(e, NFTNL_EXPR_BITWISE_XOR, &xor_len) : NULL;
+        bool is_bool = !nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_OP) ||
+                       nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_OP) == NFT_BITWISE_BOOL;
+        RegValue v = REG_UNKNOWN;
+
+        if (!nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_DREG))
+                return;
+        if (is_bool && mask && xor && mask_len == xor_len && (mask_len == 4 || mask_len == 16) &&
+            nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_SREG) &&
+            reg_load(regs, nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_SREG), 0) == REG_SADDR) {
+                bool xor_zero = true;
+                unsigned prefix = mask_prefix(mask, mask_len);
+
+                for (uint32_t i = 0; i < xor_len; i++)
+                        xor_zero = xor_zero && xor[i] == 0;
+                if (xor_zero && prefix > 0) {
+                        v = REG_SADDR_MASKED;
+                        m->saddr_mask = prefix;
+                }
+        }
+        reg_store(regs, nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_DREG), 16, v);
 }
 
 /* One rule: walk its expressions. */
@@ -272,13 +327,13 @@ static int rule_walk(RuleWalk *w, const struct nftnl_rule *rule, const char *cha
                         r = add_log(w, chain, &m, e);
                         if (r < 0)
                                 return r;
-                } else if (streq(name, "immediate") || streq(name, "bitwise")) {
-                        /* A bitwise result, or a value set by hand, is no longer what was
-                         * loaded (the verdict register is no slot). */
-                        uint16_t attr = streq(name, "bitwise") ? NFTNL_EXPR_BITWISE_DREG : NFTNL_EXPR_IMM_DREG;
-
-                        if (nftnl_expr_is_set(e, attr))
-                                reg_store(regs, nftnl_expr_get_u32(e, attr), 16, REG_UNKNOWN);
+                } else if (streq(name, "bitwise"))
+                        walk_bitwise(&m, regs, e);
+                else if (streq(name, "immediate")) {
+                        /* A value set by hand is no longer what was loaded (the verdict
+                         * register is no slot). */
+                        if (nftnl_expr_is_set(e, NFTNL_EXPR_IMM_DREG))
+                                reg_store(regs, nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG), 16, REG_UNKNOWN);
                 }
         }
         if (m.guard_set[0])

@@ -98,6 +98,9 @@ typedef struct NftGuard {
         char set[DOOR_SET_NAME_MAX];    /* a rule looks up the source address in it … */
         uint8_t l4proto;                /* … for this protocol (0: any) */
         uint16_t port;                  /* … and destination port (0: any) */
+        unsigned mask;                  /* the address masked to its first MASK bits first
+                                         * ("ip6 saddr & ffff:ffff:ffff:ffff:: @set": 64);
+                                         * 0: looked up as it is */
 } NftGuard;
 
 typedef struct NftRules {

@@ -200,13 +200,15 @@ static int open_nft(Nft **ret) {
 
 /* One set of a door; with nft, also its live grants from the kernel. */
 static void print_set(Nft *nft, const VerbOptions *o, const char *family, const char *set,
-                      uint64_t timeout_ms) {
+                      uint64_t timeout_ms, unsigned prefix) {
         _cleanup_free_ NftElement *elements = NULL;
-        char span[DURATION_STRLEN], addr[KNOCK_ADDR_STRLEN];
+        char span[DURATION_STRLEN], addr[KNOCK_PREFIX_STRLEN];
         size_t n = 0;
         int r;
 
         printf("  %s set %s, grants last %s", family, set, duration_format_ms(timeout_ms, span));
+        if (prefix > 0 && prefix < (streq(family, "IPv4") ? 32U : 128U))
+                printf(" and cover the source's /%u", prefix);
         if (!nft) {
                 printf("\n");
                 return;
@@ -221,9 +223,9 @@ static void print_set(Nft *nft, const VerbOptions *o, const char *family, const 
                 const NftElement *e = &elements[i];
 
                 if (e->timeout_ms == 0)
-                        printf("    %s, permanent (no timeout)\n", knock_addr_format(&e->addr, addr));
+                        printf("    %s, permanent (no timeout)\n", knock_prefix_format(&e->addr, prefix, addr));
                 else
-                        printf("    %s, %s left\n", knock_addr_format(&e->addr, addr),
+                        printf("    %s, %s left\n", knock_prefix_format(&e->addr, prefix, addr),
                                duration_format_ms(e->expires_ms / 1000 * 1000, span));
         }
 }
@@ -242,9 +244,9 @@ static void print_door(Nft *nft, const VerbOptions *o, const Door *door) {
                 printf("  rotating: %s\n", keys);
         }
         if (door->set4[0])
-                print_set(nft, o, "IPv4", door->set4, door->timeout4_ms);
+                print_set(nft, o, "IPv4", door->set4, door->timeout4_ms, door->prefix4);
         if (door->set6[0])
-                print_set(nft, o, "IPv6", door->set6, door->timeout6_ms);
+                print_set(nft, o, "IPv6", door->set6, door->timeout6_ms, door->prefix6);
 }
 
 static int read_daemon_status(const VerbOptions *o, DaemonStatus *ret);
@@ -588,9 +590,9 @@ static void json_steps(JsonWriter *w, const char *key, const KnockStep *steps, u
 }
 
 static void json_set(JsonWriter *w, Nft *nft, const VerbOptions *o, const char *family, const char *set,
-                     uint64_t timeout_ms) {
+                     uint64_t timeout_ms, unsigned prefix) {
         _cleanup_free_ NftElement *elements = NULL;
-        char addr[KNOCK_ADDR_STRLEN];
+        char addr[KNOCK_ADDR_STRLEN], text[KNOCK_PREFIX_STRLEN];
         size_t n = 0;
         int r;
 
@@ -598,6 +600,7 @@ static void json_set(JsonWriter *w, Nft *nft, const VerbOptions *o, const char *
         json_field_string(w, "family", family);
         json_field_string(w, "name", set);
         json_field_uint(w, "timeout_ms", timeout_ms);
+        json_field_uint(w, "prefix_len", prefix);
         r = nft_get_elements(nft, &o->table, set, &elements, &n);
         json_key(w, "grants");
         if (r < 0)
@@ -607,6 +610,7 @@ static void json_set(JsonWriter *w, Nft *nft, const VerbOptions *o, const char *
                 for (size_t i = 0; i < n; i++) {
                         json_object_begin(w);
                         json_field_string(w, "address", knock_addr_format(&elements[i].addr, addr));
+                        json_field_string(w, "prefix", knock_prefix_format(&elements[i].addr, prefix, text));
                         json_key(w, "left_ms");
                         if (elements[i].timeout_ms == 0)
                                 json_null(w);    /* permanent: no timeout */
@@ -636,9 +640,9 @@ static void json_door(JsonWriter *w, Nft *nft, const VerbOptions *o, const Door 
         json_key(w, "sets");
         json_array_begin(w);
         if (door->set4[0])
-                json_set(w, nft, o, "ipv4", door->set4, door->timeout4_ms);
+                json_set(w, nft, o, "ipv4", door->set4, door->timeout4_ms, door->prefix4);
         if (door->set6[0])
-                json_set(w, nft, o, "ipv6", door->set6, door->timeout6_ms);
+                json_set(w, nft, o, "ipv6", door->set6, door->timeout6_ms, door->prefix6);
         json_array_end(w);
         json_key(w, "counters");
         if (!d)
@@ -727,7 +731,7 @@ static void print_unusable_doors(Nft *nft, const VerbOptions *o, const DoorSetIn
                 printf("door %s: not usable (see knockwatch check); its set %s:\n", name, sets[i].name);
                 if (sets[i].key_len == 4 || sets[i].key_len == 16)
                         print_set(nft, o, sets[i].key_len == 4 ? "IPv4" : "IPv6", sets[i].name,
-                                  sets[i].timeout_ms);
+                                  sets[i].timeout_ms, 0);
         }
 }
 
@@ -833,24 +837,53 @@ static bool addr_is_v4_mapped(const KnockAddr *a) {
         return a->family == AF_INET6 && memcmp(a->bytes, prefix, sizeof(prefix)) == 0;
 }
 
+/* The element for ADDRESS[/LEN] in a set of prefix length set_prefix: the address masked to
+ * it. A prefix wider than the set's is refused, naming both. */
+static int target_prefix(const char *address, unsigned given, unsigned set_prefix, const char *set,
+                         KnockAddr *addr, unsigned *ret_prefix) {
+        char text[KNOCK_PREFIX_STRLEN];
+
+        if (given < set_prefix)
+                return log_error_errno(EINVAL, "%s is wider than what set %s grants (/%u): give an "
+                                       "address or a /%u prefix.", address, set, set_prefix, set_prefix);
+        knock_addr_mask(addr, set_prefix);
+        if (given > set_prefix)
+                log_info("Set %s grants /%u prefixes: %s means %s.", set, set_prefix, address,
+                         knock_prefix_format(addr, set_prefix, text));
+        *ret_prefix = set_prefix;
+        return 0;
+}
+
 /*
- * The set of door name that address goes into (its family's), with its timeout. A grant
- * needs a usable door; a revoke also reaches the sets of a door that became unusable
- * (a broken comment, say), whose grants are still live.
+ * The set of door name that address goes into (its family's), with its timeout, and the
+ * element: the address, or the prefix the set grants (ADDRESS/LEN, or an address masked to
+ * it). A grant needs a usable door; a revoke also reaches the sets of a door that became
+ * unusable (a broken comment, say), whose grants are still live.
  */
 static int door_target(Nft *nft, const VerbOptions *o, bool grant, const char *name, const char *address,
-                       char ret_set[static DOOR_SET_NAME_MAX], uint64_t *ret_timeout_ms, KnockAddr *ret_addr) {
+                       char ret_set[static DOOR_SET_NAME_MAX], uint64_t *ret_timeout_ms, KnockAddr *ret_addr,
+                       unsigned *ret_prefix) {
         _cleanup_free_ DoorSetInfo *sets = NULL;
         _cleanup_free_ Door *doors = NULL;
         const DoorSetInfo *named[16];
         ProblemCount problems = {};
         const Door *door;
         size_t n = 0, n_sets = 0, k;
+        unsigned given;
         bool v4;
         int r;
 
-        if (knock_addr_parse(address, ret_addr) < 0)
-                return log_error_errno(EINVAL, "Invalid address \"%s\": expected an IPv4 or IPv6 address.", address);
+        r = knock_prefix_parse(address, ret_addr, &given);
+        if (r == -EADDRNOTAVAIL) {
+                char text[KNOCK_PREFIX_STRLEN];
+
+                knock_addr_mask(ret_addr, given);
+                return log_error_errno(EINVAL, "Invalid prefix \"%s\": it has bits set after /%u; did you "
+                                       "mean %s?", address, given, knock_prefix_format(ret_addr, given, text));
+        }
+        if (r < 0)
+                return log_error_errno(EINVAL, "Invalid address \"%s\": expected an IPv4 or IPv6 address, "
+                                       "or a prefix such as 2001:db8::/64.", address);
         if (addr_is_v4_mapped(ret_addr))
                 return log_error_errno(EINVAL, "Invalid address \"%s\": an IPv4-mapped IPv6 address never "
                                        "matches the IPv6 set (the kernel sees such packets as IPv4); give "
@@ -870,7 +903,8 @@ static int door_target(Nft *nft, const VerbOptions *o, bool grant, const char *n
                         return log_error_errno(ENOENT, "Door \"%s\" has no IPv%c set.", name, v4 ? '4' : '6');
                 strcpy(ret_set, set);
                 *ret_timeout_ms = v4 ? door->timeout4_ms : door->timeout6_ms;
-                return 0;
+                return target_prefix(address, given, v4 ? door->prefix4 : door->prefix6, set, ret_addr,
+                                     ret_prefix);
         }
         k = door_sets_named(sets, n_sets, name, named, ELEMENTSOF(named));
         if (grant || k == 0)
@@ -878,22 +912,30 @@ static int door_target(Nft *nft, const VerbOptions *o, bool grant, const char *n
                                        name, o->table_label);
         for (size_t i = 0; i < MIN(k, ELEMENTSOF(named)); i++)
                 if (named[i]->key_len == (v4 ? 4U : 16U)) {
+                        DoorSyntaxError error;
+                        DoorSpec spec = {};
+
                         strcpy(ret_set, named[i]->name);
                         *ret_timeout_ms = 0;
-                        return 0;
+                        /* The set's prefix, if its comment still says it; else as given. */
+                        if (door_comment_parse(named[i]->comment, &spec, &error) <= 0 || spec.prefix == 0 ||
+                            spec.prefix > knock_addr_bits(ret_addr))
+                                spec.prefix = (uint16_t) given;
+                        return target_prefix(address, given, spec.prefix, ret_set, ret_addr, ret_prefix);
                 }
         return log_error_errno(ENOENT, "Door \"%s\" (unusable, see knockwatch check) has no IPv%c set.",
                                name, v4 ? '4' : '6');
 }
 
 static int grant_or_revoke(int argc, char *argv[], bool grant) {
-        const char *usage = grant ? "grant [--table=FAMILY:NAME] [--timeout=DURATION] DOOR ADDRESS"
-                                  : "revoke [--table=FAMILY:NAME] DOOR ADDRESS";
+        const char *usage = grant ? "grant [--table=FAMILY:NAME] [--timeout=DURATION] DOOR ADDRESS[/LEN]"
+                                  : "revoke [--table=FAMILY:NAME] DOOR ADDRESS[/LEN]";
         _cleanup_(nft_freep) Nft *nft = NULL;
-        char addr_text[KNOCK_ADDR_STRLEN], label[DOOR_SET_NAME_MAX * 3], span[DURATION_STRLEN];
+        char addr_text[KNOCK_PREFIX_STRLEN], label[DOOR_SET_NAME_MAX * 3], span[DURATION_STRLEN];
         char set[DOOR_SET_NAME_MAX];
         const char *door;
         uint64_t timeout_ms = 0;
+        unsigned prefix = 0;
         VerbOptions o;
         KnockAddr addr;
         int r, result = 0;
@@ -901,10 +943,12 @@ static int grant_or_revoke(int argc, char *argv[], bool grant) {
         r = parse_verb_options(argc, argv, usage,
                                grant ? "Add ADDRESS to the door's set of its family, for the set's timeout or\n"
                                        "DURATION (90s, 10m, 1h30m; at most 30d). A grant that is there is\n"
-                                       "restarted. A running daemon logs its expiry.\n\n"
+                                       "restarted. A running daemon logs its expiry. A set that grants\n"
+                                       "prefixes (\"/64\" in its comment) takes ADDRESS's prefix.\n\n"
                                        "  -t, --table=FAMILY:NAME  the table (default " NFT_TABLE_DEFAULT ")\n"
                                        "  -T, --timeout=DURATION   how long the grant lasts\n"
-                                     : "Remove ADDRESS from the door's set. Exit status 1 if it held no grant.\n\n"
+                                     : "Remove ADDRESS (or its prefix, where the set grants prefixes) from the\n"
+                                       "door's set. Exit status 1 if it held no grant.\n\n"
                                        "  -t, --table=FAMILY:NAME  the table (default " NFT_TABLE_DEFAULT ")\n",
                                grant ? WITH_TIMEOUT : 0, &o);
         if (r != 0)
@@ -916,7 +960,7 @@ static int grant_or_revoke(int argc, char *argv[], bool grant) {
         if (open_nft(&nft) < 0)
                 return EXIT_FAILURE;
         door = argv[optind];
-        r = door_target(nft, &o, grant, door, argv[optind + 1], set, &timeout_ms, &addr);
+        r = door_target(nft, &o, grant, door, argv[optind + 1], set, &timeout_ms, &addr, &prefix);
         if (r < 0)
                 return r == -EINVAL ? EXIT_USAGE : EXIT_FAILURE;
         if (o.timeout_ms > 0)
@@ -928,7 +972,7 @@ static int grant_or_revoke(int argc, char *argv[], bool grant) {
                 r = nft_commit(nft, store_result, &result);
         if (r >= 0)
                 r = result;
-        (void) knock_addr_format(&addr, addr_text);
+        (void) knock_prefix_format(&addr, prefix, addr_text);
         (void) snprintf(label, sizeof(label), "%s %s", o.table_label, set);
         if (!grant && r == -ENOENT) {
                 log_error("%s holds no grant of door %s (set %s).", addr_text, door, label);
@@ -943,7 +987,7 @@ static int grant_or_revoke(int argc, char *argv[], bool grant) {
         /* The audit record goes to the journal; the console line is for the admin. */
         if (log_get_target() == LOG_TARGET_CONSOLE)
                 log_set_target(LOG_TARGET_JOURNAL);
-        audit_log(grant ? AUDIT_GRANT : AUDIT_REVOKE, &addr, door, label, timeout_ms, "manual");
+        audit_log(grant ? AUDIT_GRANT : AUDIT_REVOKE, &addr, prefix, door, label, timeout_ms, "manual");
         if (grant)
                 printf("%s granted %s for %s (set %s)\n", addr_text, door,
                        duration_format_ms(timeout_ms, span), label);

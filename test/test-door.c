@@ -1008,6 +1008,91 @@ TEST(build_fleet) {
         }
 }
 
+TEST(parse_prefix) {
+        DoorSpec s;
+        char buf[256];
+
+        s = parse_ok("knockwatch ssh /64");
+        ASSERT_STREQ(s.name, "ssh");
+        ASSERT_FALSE(s.has_sequence);
+        ASSERT_EQ(s.prefix, 64);
+        s = parse_ok("knockwatch ssh: tcp:3721 tcp:6742 tcp:4728 within 10s /24");
+        ASSERT_TRUE(s.has_sequence);
+        ASSERT_EQ(s.n_open, 3);
+        ASSERT_EQ(s.prefix, 24);
+        ASSERT_OK(door_spec_format(&s, buf, sizeof(buf)));
+        ASSERT_STREQ(buf, "tcp:3721 tcp:6742 tcp:4728 within 10s /24");
+        s = parse_ok("knockwatch ssh: tcp:1 tcp:3 tcp:2 within 5s close tcp:9 tcp:8 fleet /56");
+        ASSERT_EQ(s.n_close, 2);
+        ASSERT_EQ(s.fleet, DOOR_FLEET_PUBLISH);
+        ASSERT_EQ(s.prefix, 56);
+        s = parse_ok("knockwatch ssh fleet /48");
+        ASSERT_EQ(s.fleet, DOOR_FLEET_TAKE);
+        ASSERT_EQ(s.prefix, 48);
+        s = parse_ok("knockwatch ssh: tcp:1 tcp:3 tcp:2 within 5s");
+        ASSERT_EQ(s.prefix, 0);
+
+        parse_fails("knockwatch ssh /0", 16, "expected a prefix length from /1 to /128 at the end, got \"/0\"");
+        parse_fails("knockwatch ssh /129", 16, "expected a prefix length from /1 to /128 at the end, got \"/129\"");
+        parse_fails("knockwatch ssh /064", 16, "expected a prefix length from /1 to /128 at the end, got \"/064\"");
+        parse_fails("knockwatch ssh /6x", 16, "expected a prefix length from /1 to /128 at the end, got \"/6x\"");
+        parse_fails("knockwatch ssh /", 16, "expected a prefix length from /1 to /128 at the end, got \"/\"");
+        /* Only at the end, once. */
+        ASSERT_EQ(door_comment_parse("knockwatch ssh /64 /64", &s, &(DoorSyntaxError) {}), -EINVAL);
+        ASSERT_EQ(door_comment_parse("knockwatch ssh /64 fleet", &s, &(DoorSyntaxError) {}), -EINVAL);
+}
+
+TEST(build_prefix) {
+        Built b;
+
+        {
+                DoorSetInfo sets[] = {
+                        set_info("ssh4", 4, "knockwatch ssh: tcp:3721 tcp:6742 tcp:4728 within 10s /24"),
+                        set_info("ssh6", 16, "knockwatch ssh /64"),
+                };
+
+                build(sets, ELEMENTSOF(sets), &b);
+                ASSERT_EQ(b.errors, 0);
+                ASSERT_EQ(b.problems.n, 0);
+                ASSERT_EQ(b.n, 1);
+                ASSERT_EQ(b.doors[0].prefix4, 24);
+                ASSERT_EQ(b.doors[0].prefix6, 64);
+                built_done(&b);
+        }
+        {
+                DoorSetInfo sets[] = {
+                        set_info("ssh4", 4, "knockwatch ssh: tcp:3721 tcp:6742 tcp:4728 within 10s"),
+                        set_info("ssh6", 16, "knockwatch ssh"),
+                };
+
+                build(sets, ELEMENTSOF(sets), &b);
+                ASSERT_EQ(b.n, 1);
+                ASSERT_EQ(b.doors[0].prefix4, 32);
+                ASSERT_EQ(b.doors[0].prefix6, 128);
+                built_done(&b);
+        }
+        {
+                DoorSetInfo sets[] = {
+                        set_info("ssh4", 4, "knockwatch ssh: tcp:3721 tcp:6742 tcp:4728 within 10s /64"),
+                        set_info("ssh6", 16, "knockwatch ssh /8"),
+                        set_info("web4", 4, "knockwatch web: tcp:1 tcp:3 tcp:2 within 5s /16"),
+                        set_info("web6", 16, "knockwatch web /40"),
+                };
+
+                build(sets, ELEMENTSOF(sets), &b);
+                ASSERT_EQ(b.errors, 2);
+                has_problem(&b, "E ssh4| set \"ssh4\": /64 is longer than an IPv4 address (32 bits)");
+                has_problem(&b, "E ssh6| set \"ssh6\": /8 would open door \"ssh\" to 2^120 addresses with one "
+                            "knock; the shortest prefix knockwatch grants is /16");
+                has_problem(&b, "W web4| set \"web4\": /16 opens door \"web\" to 2^16 addresses with each knock");
+                has_problem(&b, "W web6| set \"web6\": /40 opens door \"web\" to 2^88 addresses with each knock");
+                ASSERT_EQ(b.n, 1);
+                ASSERT_STREQ(b.doors[0].spec.name, "web");
+                ASSERT_EQ(b.doors[0].prefix4, 16);
+                built_done(&b);
+        }
+}
+
 int main(void) {
         RUN(parse_full);
         RUN(parse_shapes);
@@ -1036,5 +1121,7 @@ int main(void) {
         RUN(parse_fleet);
         RUN(errors_fleet);
         RUN(build_fleet);
+        RUN(parse_prefix);
+        RUN(build_prefix);
         return 0;
 }

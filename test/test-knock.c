@@ -78,6 +78,51 @@ TEST(addr) {
         ASSERT_ERROR(knock_addr_parse_n("1111111111111111111111111111111111111111111111111", 49, &a), EINVAL);
 }
 
+TEST(prefix) {
+        char buf[KNOCK_PREFIX_STRLEN];
+        unsigned n;
+        KnockAddr a, b;
+
+        /* Masking: whole bytes, a partial byte, nothing at the full length. */
+        ASSERT_OK(knock_addr_parse("2001:db8:1:2:3:4:5:6", &a));
+        knock_addr_mask(&a, 64);
+        ASSERT_STREQ(knock_prefix_format(&a, 64, buf), "2001:db8:1:2::/64");
+        ASSERT_OK(knock_addr_parse("2001:db8:1:2:3:4:5:6", &a));
+        knock_addr_mask(&a, 60);
+        ASSERT_STREQ(knock_prefix_format(&a, 60, buf), "2001:db8:1::/60");
+        ASSERT_OK(knock_addr_parse("198.51.100.77", &a));
+        knock_addr_mask(&a, 30);
+        ASSERT_STREQ(knock_prefix_format(&a, 30, buf), "198.51.100.76/30");
+        knock_addr_mask(&a, 32);
+        ASSERT_STREQ(knock_prefix_format(&a, 32, buf), "198.51.100.76");
+        ASSERT_STREQ(knock_prefix_format(&a, 0, buf), "198.51.100.76");
+        knock_addr_mask(&a, 1);
+        ASSERT_STREQ(knock_addr_format(&a, buf), "128.0.0.0");
+
+        /* Parsing: an address alone is its full length; host bits set are refused. */
+        ASSERT_OK(knock_prefix_parse("2001:db8::/64", &a, &n));
+        ASSERT_EQ(n, 64);
+        ASSERT_OK(knock_addr_parse("2001:db8::", &b));
+        ASSERT_TRUE(knock_addr_equal(&a, &b));
+        ASSERT_OK(knock_prefix_parse("192.0.2.7", &a, &n));
+        ASSERT_EQ(n, 32);
+        ASSERT_OK(knock_prefix_parse("192.0.2.0/24", &a, &n));
+        ASSERT_EQ(n, 24);
+        ASSERT_OK(knock_prefix_parse("192.0.2.7/32", &a, &n));
+        ASSERT_ERROR(knock_prefix_parse("2001:db8::5/64", &a, &n), EADDRNOTAVAIL);
+        ASSERT_EQ(n, 64);
+        knock_addr_mask(&a, n);
+        ASSERT_STREQ(knock_prefix_format(&a, n, buf), "2001:db8::/64");
+        ASSERT_ERROR(knock_prefix_parse("192.0.2.7/24", &a, &n), EADDRNOTAVAIL);
+        ASSERT_ERROR(knock_prefix_parse("192.0.2.0/33", &a, &n), EINVAL);
+        ASSERT_ERROR(knock_prefix_parse("192.0.2.0/0", &a, &n), EINVAL);
+        ASSERT_ERROR(knock_prefix_parse("192.0.2.0/024", &a, &n), EINVAL);
+        ASSERT_ERROR(knock_prefix_parse("192.0.2.0/", &a, &n), EINVAL);
+        ASSERT_ERROR(knock_prefix_parse("/24", &a, &n), EINVAL);
+        ASSERT_ERROR(knock_prefix_parse("2001:db8::/129", &a, &n), EINVAL);
+        ASSERT_ERROR(knock_prefix_parse("2001:db8::/64/64", &a, &n), EINVAL);
+}
+
 TEST(uint) {
         uint64_t v;
 
@@ -98,6 +143,7 @@ TEST(uint) {
 }
 
 int main(void) {
+        RUN(prefix);
         RUN(uint);
         RUN(step_valid);
         RUN(step_invalid);
