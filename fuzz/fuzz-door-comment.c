@@ -36,7 +36,8 @@ static bool printable(const char *s, bool allow_utf8) {
 
 static bool spec_same(const DoorSpec *a, const DoorSpec *b) {
         if (!streq(a->name, b->name) || a->has_sequence != b->has_sequence || a->window != b->window ||
-            a->n_open != b->n_open || a->n_close != b->n_close || a->is_totp != b->is_totp)
+            a->n_open != b->n_open || a->n_close != b->n_close || a->is_totp != b->is_totp ||
+            a->fleet != b->fleet || a->prefix != b->prefix)
                 return false;
         if (a->is_totp && (!streq(a->totp_key, b->totp_key) || a->totp.proto != b->totp.proto ||
                            a->totp.lo != b->totp.lo || a->totp.hi != b->totp.hi ||
@@ -60,8 +61,14 @@ static void check_roundtrip(const DoorSpec *spec, const char *comment) {
                 fail("door_spec_format failed", comment);
         if (spec->has_sequence)
                 snprintf(again, sizeof(again), "knockwatch %s: %s", spec->name, text);
-        else
-                snprintf(again, sizeof(again), "knockwatch %s", spec->name);
+        else {
+                char prefix[8] = "";
+
+                if (spec->prefix > 0)
+                        snprintf(prefix, sizeof(prefix), " /%u", spec->prefix);
+                snprintf(again, sizeof(again), "knockwatch %s%s%s", spec->name,
+                         spec->fleet == DOOR_FLEET_TAKE ? " fleet" : "", prefix);
+        }
         /* The canonical form is never longer than what was parsed. */
         if (strlen(again) > strlen(comment))
                 fail("canonical form is longer", comment);
