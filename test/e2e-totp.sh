@@ -75,7 +75,7 @@ expire() { # SRC
 }
 
 # The ports of the live windows are in totp_ports, each with a timeout of its own.
-kw_wait_until 3 eval 'kw_srv nft list set inet knockwatch totp_ports | grep -q "tcp . "' ||
+kw_wait_until 3 eval 'kw_srv nft list set inet knockwatch totp_ports | grep -qE "(tcp|6) \. [0-9]"' ||
         kw_fail "totp_ports holds no port"
 
 # --- opens with each client ------------------------------------------------------------
@@ -148,7 +148,7 @@ kw_pass "a used window stays used across a restart (its success is in the state 
 
 # --- only live ports reach the kernel log ------------------------------------------------------
 
-live=$(kw_srv nft list set inet knockwatch totp_ports | grep -o 'tcp \. [0-9]*' | awk '{ print $3 }' | tr '\n' ' ')
+live=$(kw_srv nft list set inet knockwatch totp_ports | grep -oE '(tcp|6) \. [0-9]+' | awk '{ print $3 }' | tr '\n' ' ')
 port=20000
 while [[ " $live " == *" $port "* ]]; do port=$((port + 1)); done
 mark="kw-e2e-totp $$ ."
@@ -174,7 +174,7 @@ out=$(kw_srv "$KNOCKWATCH" check --ruleset="$KW_TMP/totp.nft" --key-dir="$KEYDIR
         kw_fail "knockwatch check failed on the TOTP ruleset: $out"
 grep -q "rotating: 1 key(s) from the key directory ($KEYDIR): the door's own" <<<"$out" ||
         kw_fail "knockwatch check does not describe the door's keys: $out"
-port=$(kw_srv nft list set inet knockwatch totp_ports | grep -o 'tcp \. [0-9]*' | awk 'NR == 1 { print $3 }')
+port=$(kw_srv nft list set inet knockwatch totp_ports | grep -oE '(tcp|6) \. [0-9]+' | awk 'NR == 1 { print $3 }')
 kw_listen "$port"
 kw_wait_until 3 eval 'kw_srv ss -Hltn "sport = :$port" | grep -q .' || kw_fail "no listener on $port"
 out=$(kw_srv "$KNOCKWATCH" check --ruleset="$KW_TMP/totp.nft" --key-dir="$KEYDIR" 2>&1)

@@ -307,6 +307,52 @@ expect_forgery_refused "$FORGED4B" "PORT_KNOCKING " \
         "forged knocks of uid 65534 with nf_log_all_netns=1 and a secret prefix"
 echo "$nf_log_all_netns" >/proc/sys/net/netfilter/nf_log_all_netns
 
+# ---- A rotating door under the shipped unit: its key through LoadCredential= ------------------
+# The dynamic user cannot read root's key directory; systemd 252 hands the key over as a
+# credential (the drop-in of knockwatch(8), KEY FILES). The shipped ruleset's commented
+# door is enabled, the key made with `knockwatch key new`, and the client knocks it.
+if knockwatch key new ssh-totp --no-qr >/tmp/key-new.log 2>&1 &&
+        [[ $(stat -c '%a %U' /etc/knockwatch/keys/ssh-totp.key) == "600 root" ]]; then
+        ok "knockwatch key new ssh-totp wrote /etc/knockwatch/keys/ssh-totp.key, mode 0600, root's"
+else
+        fail "knockwatch key new ssh-totp: $(tail -n 2 /tmp/key-new.log) ($(stat -c '%a %U' /etc/knockwatch/keys/ssh-totp.key 2>&1))"
+fi
+sed -i -e 's/^\(\s*\)# set ssh_totp4 {/\1set ssh_totp4 {/' \
+        -e 's/^\(\s*\)#         \(type ipv4_addr\|flags timeout\|timeout [0-9]*s\|comment "knockwatch ssh-totp.*\)$/\1        \2/' \
+        -e 's/^\(\s*\)# }$/\1}/' \
+        -e 's/^\(\s*\)tcp dport $ssh_port ip6 saddr @ssh6 accept$/&\n\1tcp dport $ssh_port ip saddr @ssh_totp4 accept/' "$RULESET"
+grep -q '^\s*set ssh_totp4 {' "$RULESET" && grep -q 'ip saddr @ssh_totp4 accept' "$RULESET" &&
+        ! grep -q '^\s*#\s*timeout' "$RULESET" ||
+        fail "could not enable the rotating door in $RULESET"
+mkdir -p /etc/systemd/system/knockwatch.service.d
+printf '[Service]\nLoadCredential=knockwatch.key.ssh-totp:/etc/knockwatch/keys/ssh-totp.key\n' \
+        >/etc/systemd/system/knockwatch.service.d/keys.conf
+systemctl daemon-reload
+nft -f "$RULESET" || fail "the ruleset with the rotating door does not load"
+out=$(knockwatch check 2>&1) && grep -q "rotating: 1 key(s) from the key directory" <<<"$out" &&
+        ok "knockwatch check accepts the rotating door and finds its key" ||
+        fail "knockwatch check on the rotating door: $out"
+systemctl restart knockwatch || fail "systemctl restart knockwatch (with the key's drop-in) failed"
+# (nft prints the protocol as a number where /etc/protocols is missing, as in a minbase)
+if wait_until 5 eval 'nft list set inet knockwatch totp_ports | grep -qE "(tcp|6) \. [0-9]"'; then
+        ok "the daemon (a dynamic user) read its key from \$CREDENTIALS_DIRECTORY and fills totp_ports"
+else
+        fail "totp_ports stays empty: $(journalctl -q --no-pager -b -u knockwatch -n 5 -o cat | tr '\n' ' ')"
+fi
+(($(daemon_log_count "no key for door key") == 0)) || fail "the daemon could not find the key"
+granted_totp() { nft get element inet knockwatch ssh_totp4 "{ $CLI4 }" >/dev/null 2>&1; }
+cp /etc/knockwatch/keys/ssh-totp.key /tmp/client.key
+if cli knockwatch knock "$SRV4" --door-spec "totp key=ssh-totp 4 tcp:20000-59999" --key /tmp/client.key \
+        --door ssh-totp >/tmp/knock.log 2>&1; then
+        wait_until 5 granted_totp && ok "a TOTP knock from $CLI4 is granted in ssh_totp4 under systemd" ||
+                fail "the TOTP knock from $CLI4 was not granted: $(journalctl -q --no-pager -b -u knockwatch -n 5 -o cat | tr '\n' ' ')"
+else
+        fail "knockwatch knock (TOTP) failed: $(cat /tmp/knock.log)"
+fi
+[[ -s /var/lib/private/knockwatch/totp-ssh-totp.last ]] &&
+        ok "the window's success is in /var/lib/knockwatch/totp-ssh-totp.last" ||
+        fail "no /var/lib/private/knockwatch/totp-ssh-totp.last after the TOTP grant"
+
 # ---- apt purge leaves nothing behind ---------------------------------------------------------
 [[ -d /var/lib/private/knockwatch && -L /var/lib/knockwatch ]] &&
         ok "knockwatch's state is in /var/lib/private/knockwatch, /var/lib/knockwatch links to it" ||
@@ -317,11 +363,17 @@ else
         fail "apt-get purge knockwatch failed: $(tail -n 3 /tmp/purge.log)"
 fi
 left=
-for f in /var/lib/knockwatch /var/lib/private/knockwatch /etc/knockwatch /lib/systemd/system/knockwatch.service \
-        /usr/sbin/knockwatch /etc/systemd/system/multi-user.target.wants/knockwatch.service; do
+for f in /var/lib/knockwatch /var/lib/private/knockwatch /etc/knockwatch/knockwatch.nft \
+        /lib/systemd/system/knockwatch.service /usr/sbin/knockwatch \
+        /etc/systemd/system/multi-user.target.wants/knockwatch.service; do
         [[ -e $f || -L $f ]] && left+=" $f"
 done
-[[ -z $left ]] && ok "after the purge nothing is left (state, ruleset, unit, enablement)" ||
-        fail "left behind by the purge:$left"
+others=$(find /etc/knockwatch -mindepth 1 -not -path '/etc/knockwatch/keys*' 2>/dev/null)
+[[ -z $left && -z $others ]] && ok "after the purge nothing is left (state, ruleset, unit, enablement)" ||
+        fail "left behind by the purge:$left $others"
+# The users' keys were made by the admin (knockwatch key new), not by the package: purge
+# keeps them, as it keeps the admin's drop-in.
+[[ -f /etc/knockwatch/keys/ssh-totp.key ]] && ok "purge keeps the admin's keys in /etc/knockwatch/keys" ||
+        fail "purge removed the admin's keys"
 systemctl is-active --quiet knockwatch && fail "knockwatch still runs after the purge" ||
         ok "knockwatch no longer runs"
