@@ -202,21 +202,31 @@ static int scan_duration(const char *t, size_t len, usec_t *ret) {
         return -EINVAL;
 }
 
+/* The duration at c->pos (scan_duration()): 0 and *ret; a token that is none fails with
+ * "expected EXPECTED, got …"; 1 for one too large to scan (the caller says its range). */
+static int duration_token(Cursor *c, const char *expected, usec_t *ret) {
+        char q[QUOTE_BUF];
+        int r;
+
+        *ret = 0;
+        r = scan_duration(c->s + c->pos, token_len(c, c->pos), ret);
+        if (r == -EINVAL)
+                return fail(c, c->pos, "expected %s, got %s", expected, found(c, c->pos, q));
+        return r < 0;
+}
+
 /* N(ms|s|m), 1 ms … DOOR_WINDOW_MAX. */
 static int parse_window(Cursor *c, usec_t *ret) {
         size_t len = token_len(c, c->pos);
-        const char *t = c->s + c->pos;
         char q[QUOTE_BUF];
-        usec_t v = 0;
+        usec_t v;
         int r;
 
-        r = scan_duration(t, len, &v);
-        if (r == -EINVAL)
-                return fail(c, c->pos, "expected a window like 10s (a number and ms, s or m), got %s",
-                            found(c, c->pos, q));
-        if (r < 0 || v < USEC_PER_MSEC || v > DOOR_WINDOW_MAX)
-                return fail(c, c->pos, "window %s must be between 1ms and %llum",
-                            quote(t, len, q),
+        r = duration_token(c, "a window like 10s (a number and ms, s or m)", &v);
+        if (r < 0)
+                return r;
+        if (r > 0 || v < USEC_PER_MSEC || v > DOOR_WINDOW_MAX)
+                return fail(c, c->pos, "window %s must be between 1ms and %llum", quote(c->s + c->pos, len, q),
                             (unsigned long long) (DOOR_WINDOW_MAX / (60 * USEC_PER_SEC)));
         c->pos += len;
         *ret = v;
@@ -226,19 +236,17 @@ static int parse_window(Cursor *c, usec_t *ret) {
 /* "step" DURATION of a totp door: whole seconds, TOTP_STEP_MIN_SEC … TOTP_STEP_MAX_SEC. */
 static int parse_totp_step(Cursor *c, uint16_t *ret) {
         size_t len = token_len(c, c->pos);
-        const char *t = c->s + c->pos;
         char q[QUOTE_BUF];
-        usec_t v = 0;
+        usec_t v;
         int r;
 
-        r = scan_duration(t, len, &v);
-        if (r == -EINVAL)
-                return fail(c, c->pos, "expected a step like 30s (a number and s or m), got %s",
-                            found(c, c->pos, q));
-        if (r < 0 || v % USEC_PER_SEC != 0 || v < TOTP_STEP_MIN_SEC * USEC_PER_SEC ||
+        r = duration_token(c, "a step like 30s (a number and s or m)", &v);
+        if (r < 0)
+                return r;
+        if (r > 0 || v % USEC_PER_SEC != 0 || v < TOTP_STEP_MIN_SEC * USEC_PER_SEC ||
             v > TOTP_STEP_MAX_SEC * USEC_PER_SEC)
                 return fail(c, c->pos, "step %s must be whole seconds between %us and %um",
-                            quote(t, len, q), TOTP_STEP_MIN_SEC, TOTP_STEP_MAX_SEC / 60);
+                            quote(c->s + c->pos, len, q), TOTP_STEP_MIN_SEC, TOTP_STEP_MAX_SEC / 60);
         c->pos += len;
         *ret = (uint16_t) (v / USEC_PER_SEC);
         return 0;
