@@ -79,6 +79,7 @@ DOORS=${BENCH_FLOOD_DOORS:-static totp}
 FLOOD_S=${BENCH_FLOOD_SECONDS:-10}
 PACE_MS=${BENCH_FLOOD_PACE_MS:-500}
 KEEP=${BENCH_FLOOD_KEEP:-}
+NCPU=$(nproc)
 SLOT=30
 STATIC_PORTS=3721,4728,6742
 SPREAD=20000-59999
@@ -172,14 +173,38 @@ proc_ticks() {
         echo $((${12} + ${13}))
 }
 
+# Every process's "PID COMM TICKS" (utime+stime), to FILE.
+procs_sample() {
+        cat /proc/[0-9]*/stat 2>/dev/null | awk '{ o = index($0, "("); c = o; for (i = o; i <= length($0); i++) if (substr($0, i, 1) == ")") c = i
+               comm = substr($0, o + 1, c - o - 1); gsub(/[^A-Za-z0-9_.:\/-]/, "_", comm)
+               split(substr($0, c + 2), f, " "); print $1, comm, f[12] + f[13] }' >"$1"
+}
+
+# procs_top BEFORE AFTER SECONDS_US N: the N processes that used the most CPU in between.
+procs_top() {
+        awk -v c="$(getconf CLK_TCK)" -v us="$3" 'NR == FNR { a[$1] = $3; next }
+             { d = $3 - ($1 in a ? a[$1] : 0); if (d > 0) printf "%.1f %s(%s)\n", 100 * d / c / (us / 1e6), $2, $1 }' "$1" "$2" |
+                sort -rn | head -n "$4" | awk '{ printf "%s%s %s %%", (NR > 1 ? ", " : ""), $2, $1 } END { print "" }'
+}
+
 proc_hwm_kb() {
         awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
 }
 
-# "busy softirq total" jiffies of all CPUs, from /proc/stat's first line.
+# /proc/stat's CPU lines, saved to FILE.
 cpu_sample() {
-        awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i
-                           print t - $5 - $6, $8, t; exit }' /proc/stat
+        grep '^cpu' /proc/stat >"$1"
+}
+
+# cpu_delta BEFORE AFTER: per CPU line ("cpu" is all of them) the shares of the time
+# between the two samples: "NAME busy user system softirq steal idle" in %.
+cpu_delta() {
+        awk 'NR == FNR { for (i = 2; i <= 9; i++) a[$1, i] = $i; next }
+             { t = 0; for (i = 2; i <= 9; i++) { d[i] = $i - a[$1, i]; t += d[i] }
+               if (t <= 0) t = 1
+               printf "%s %.0f %.0f %.0f %.0f %.0f %.0f\n", $1, 100 * (t - d[5] - d[6]) / t,
+                      100 * (d[2] + d[3]) / t, 100 * (d[4] + d[7]) / t, 100 * d[8] / t, 100 * d[9] / t,
+                      100 * (d[5] + d[6]) / t }' "$1" "$2"
 }
 
 # status_field DIR KEY: a counter of the daemon's status file (0 if missing).
@@ -263,8 +288,8 @@ totp_missing() {
 run_one() {
         local door=$1 target=$2 rate=$3 run=$4 dir rules why ports pid flood_pid knock_pid
         local t0 t1 ticks0 ticks1 hwm clk status0_lost status0_lines marker
-        local flood_in0 flood_in1 logged0 logged1 result admitted attempted spurious
-        local busy0 soft0 tot0 busy1 soft1 tot1 dcpu mbusy msoft limit lost lines fs_line pps
+        local flood_in0 flood_in1 logged0 logged1 admitted attempted spurious
+        local dcpu mbusy msoft msteal limit lost lines fs_line pps
 
         dir=$BF_TMP/run$run
         mkdir -p "$dir/state" "$dir/run"
@@ -272,6 +297,7 @@ run_one() {
 
         # A fresh secret for each run: no line of an earlier run counts.
         KW_SECRET=$(kw_random_secret 32)
+        # shellcheck disable=SC2034 # kw_add_secret (test/lib.sh) uses it
         KW_PREFIX="PORT_KNOCKING $KW_SECRET "
         rules=$dir/rules.nft
         local daemon_args=(--source=kmsg --log-level=info --state-dir="$dir/state" --runtime-dir="$dir/run")
@@ -322,7 +348,8 @@ run_one() {
         marker=$(wc -l <"$KW_DAEMON_LOG")
 
         # The flood and the knocks, together. flood-syn stops by itself after FLOOD_S s.
-        read -r busy0 soft0 tot0 < <(cpu_sample)
+        cpu_sample "$dir/cpu0"
+        procs_sample "$dir/procs0"
         ticks0=$(proc_ticks "$pid")
         t0=${EPOCHREALTIME/./}
         ip netns exec "$NS_FLD" "$FLOOD_SYN" --rate="$rate" --seconds="$FLOOD_S" "${ports[@]}" \
@@ -336,7 +363,8 @@ run_one() {
         wait "$flood_pid" || kw_fail "flood-syn failed: $(cat "$dir/flood.out")"
         t1=${EPOCHREALTIME/./}
         ticks1=$(proc_ticks "$pid")
-        read -r busy1 soft1 tot1 < <(cpu_sample)
+        cpu_sample "$dir/cpu1"
+        procs_sample "$dir/procs1"
         hwm=$(proc_hwm_kb "$pid")
         kw_forget_pid "$flood_pid"
         wait "$knock_pid" || true
@@ -359,8 +387,8 @@ run_one() {
 
         clk=$(getconf CLK_TCK)
         dcpu=$(awk -v d=$((ticks1 - ticks0)) -v c="$clk" -v us=$((t1 - t0)) 'BEGIN { printf "%.1f", 100 * d / c / (us / 1e6) }')
-        mbusy=$(awk -v b=$((busy1 - busy0)) -v t=$((tot1 - tot0)) 'BEGIN { printf "%.0f", t ? 100 * b / t : 0 }')
-        msoft=$(awk -v s=$((soft1 - soft0)) -v t=$((tot1 - tot0)) 'BEGIN { printf "%.0f", t ? 100 * s / t : 0 }')
+        cpu_delta "$dir/cpu0" "$dir/cpu1" >"$dir/cpu"
+        read -r _ mbusy _ _ msoft msteal _ <"$dir/cpu"
         fs_line=$(grep '^flood-syn: ' "$dir/flood.out" | tail -n 1)
         pps=$(sed -n 's/.* pps=\([0-9]*\).*/\1/p' <<<"$fs_line")
         # What most likely limited admission: records lost with the daemon not busy is the
@@ -381,7 +409,10 @@ run_one() {
         echo "   $fs_line"
         echo "   flood SYNs at the input hook: $((flood_in1 - flood_in0)); log lines written: $((logged1 - logged0)); read by knockwatch: $lines; records lost: $lost"
         echo "   real knocks admitted: $admitted / $attempted; spurious grants: $spurious"
-        echo "   knockwatch: ${dcpu} % of a core, peak RSS $((hwm / 1024)).$(((hwm % 1024) * 10 / 1024)) MiB; machine: ${mbusy} % busy (softirq ${msoft} %) of $(nproc) cores; likely limit: $limit"
+        echo "   knockwatch: ${dcpu} % of a core, peak RSS $((hwm / 1024)).$(((hwm % 1024) * 10 / 1024)) MiB; likely limit: $limit"
+        echo "   machine: ${mbusy} % busy of $NCPU cores (softirq ${msoft} %, stolen by the hypervisor ${msteal} %); per CPU, % busy = user+nice / system+irq / softirq / steal:"
+        awk '$1 != "cpu" { printf "     %s %s %% = %s / %s / %s / %s\n", $1, $2, $3, $4, $5, $6 }' "$dir/cpu"
+        echo "   the busiest processes (% of a core): $(procs_top "$dir/procs0" "$dir/procs1" $((t1 - t0)) 6)"
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$door" "$target" "$rate" \
                 "${pps:-?}" "$((flood_in1 - flood_in0))" "$((logged1 - logged0))" "$lines" "$lost" \
                 "$admitted" "$attempted" "$spurious" "$dcpu" "$hwm" "$mbusy/$msoft" "$limit" >>"$RESULTS"
