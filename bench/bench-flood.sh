@@ -26,10 +26,13 @@
 # (status file: lines, lost); real knocks admitted (the daemon's audit lines "CLI granted
 # ssh" / "refreshed ssh" after the flood began, against the knocks sent); spurious grants
 # (elements of ssh4 other than the client, from `nft list set` after the flood); the
-# daemon's CPU (utime+stime over the flood, % of one core), its peak RSS (VmHWM), and the
-# whole machine's busy and softirq time (% of all cores). At the end: the machine, kernel,
-# HZ (counted from /proc/timer_list's jiffies), the kernel log ring size and a Markdown
-# table for the README.
+# daemon's CPU (utime+stime over the flood, % of one core), its peak RSS (VmHWM), the
+# loss events (how many, how many records each), the detector's evictions; and where the
+# machine's time went: busy, softirq and stolen time per CPU (/proc/stat), the busiest
+# processes, flood-syn's own CPU time. "Likely limit" is knockwatch's CPU when the daemon
+# used 80 % of a core or more, else the kernel log ring when records were lost. At the
+# end: the machine, kernel, HZ (CONFIG_HZ, or jiffies counted in /proc/timer_list), the
+# kernel log ring's size and a Markdown table for the README.
 #
 #   meson test -C build --benchmark bench-flood -v
 #   KW_SRCDIR=. KW_BUILDDIR=build bash bench/bench-flood.sh
@@ -218,6 +221,16 @@ counter_packets() {
         kw_srv nft list counter inet knockwatch "$1" | awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
 }
 
+# loss_events LINE: from the daemon's log after line LINE, how many times records were
+# lost and how many at once (median, largest): a large gap is a reader that did not run
+# for a while, many small ones a ring that fills between two wakeups.
+loss_events() {
+        tail -n +"$(($1 + 1))" "$KW_DAEMON_LOG" | grep -oE 'kernel log overrun: [0-9]+ records lost' |
+                awk '{ print $4 }' | sort -n |
+                awk '{ v[NR] = $1 } END { if (!NR) { print "none"; exit }
+                        printf "%d, %d records at once in the median, %d at most\n", NR, v[int((NR + 1) / 2)], v[NR] }'
+}
+
 # ---- rulesets ------------------------------------------------------------------------------
 
 # The benchmark's two counters beside a ruleset's rules: bench_flood counts the flood's
@@ -289,7 +302,7 @@ run_one() {
         local door=$1 target=$2 rate=$3 run=$4 dir rules why ports pid flood_pid knock_pid
         local t0 t1 ticks0 ticks1 hwm clk status0_lost status0_lines marker
         local flood_in0 flood_in1 logged0 logged1 admitted attempted spurious
-        local dcpu mbusy msoft msteal limit lost lines fs_line pps
+        local dcpu mbusy msoft msteal limit lost lines fs_line pps evicted evicted0
 
         dir=$BF_TMP/run$run
         mkdir -p "$dir/state" "$dir/run"
@@ -343,6 +356,7 @@ run_one() {
         pid=$KW_DAEMON_PID
         status0_lost=$(status_field "$dir/run" lost)
         status0_lines=$(status_field "$dir/run" lines)
+        evicted0=$(status_field "$dir/run" evictions)
         flood_in0=$(counter_packets bench_flood)
         logged0=$(counter_packets bench_logged)
         marker=$(wc -l <"$KW_DAEMON_LOG")
@@ -375,6 +389,7 @@ run_one() {
         sleep 2   # the last knock's grant, and the status file after it
         lost=$(($(status_field "$dir/run" lost) - status0_lost))
         lines=$(($(status_field "$dir/run" lines) - status0_lines))
+        evicted=$(($(status_field "$dir/run" evictions) - evicted0))
         attempted=$(wc -l <"$dir/knocks")
         admitted=$(tail -n +"$((marker + 1))" "$KW_DAEMON_LOG" |
                 grep -cE "^knockwatch: $CLI4 (granted|refreshed) ssh for" || true)
@@ -408,7 +423,8 @@ run_one() {
 
         echo "   $fs_line"
         echo "   flood SYNs at the input hook: $((flood_in1 - flood_in0)); log lines written: $((logged1 - logged0)); read by knockwatch: $lines; records lost: $lost"
-        echo "   real knocks admitted: $admitted / $attempted; spurious grants: $spurious"
+        echo "   loss events (the daemon's overrun notices): $(loss_events "$marker")"
+        echo "   real knocks admitted: $admitted / $attempted; spurious grants: $spurious; sources evicted from the detector: $evicted"
         echo "   knockwatch: ${dcpu} % of a core, peak RSS $((hwm / 1024)).$(((hwm % 1024) * 10 / 1024)) MiB; likely limit: $limit"
         echo "   machine: ${mbusy} % busy of $NCPU cores (softirq ${msoft} %, stolen by the hypervisor ${msteal} %); per CPU, % busy = user+nice / system+irq / softirq / steal:"
         awk '$1 != "cpu" { printf "     %s %s %% = %s / %s / %s / %s\n", $1, $2, $3, $4, $5, $6 }' "$dir/cpu"
