@@ -28,8 +28,9 @@
 # (elements of ssh4 other than the client, from `nft list set` after the flood); the
 # daemon's CPU (utime+stime over the flood, % of one core), its peak RSS (VmHWM), the
 # loss events (how many, how many records each), the detector's evictions; and where the
-# machine's time went: busy, softirq and stolen time per CPU (/proc/stat), the busiest
-# processes, flood-syn's own CPU time. "Likely limit" is knockwatch's CPU when the daemon
+# machine's time went: busy per CPU (from /proc/stat's idle time, against the wall clock:
+# the other fields are tick samples, which miss work done between two ticks), the
+# busiest processes (their own utime+stime), flood-syn's own CPU time. "Likely limit" is knockwatch's CPU when the daemon
 # used 80 % of a core or more, else the kernel log ring when records were lost. At the
 # end: the machine, kernel, HZ (CONFIG_HZ, or jiffies counted in /proc/timer_list), the
 # kernel log ring's size and a Markdown table for the README.
@@ -199,15 +200,19 @@ cpu_sample() {
         grep '^cpu' /proc/stat >"$1"
 }
 
-# cpu_delta BEFORE AFTER: per CPU line ("cpu" is all of them) the shares of the time
-# between the two samples: "NAME busy user system softirq steal idle" in %.
+# cpu_delta BEFORE AFTER WALL_US: per CPU line ("cpu" is all of them, its figures per CPU)
+# "NAME busy user system softirq steal" in % of the wall time between the samples. Busy
+# is what the idle time (kept precisely, in nanoseconds) leaves; the split is the kernel's
+# tick sampling, which misses work done between two ticks (a reader woken at a tick and
+# done before the next), so it adds up to less than busy.
 cpu_delta() {
-        awk 'NR == FNR { for (i = 2; i <= 9; i++) a[$1, i] = $i; next }
-             { t = 0; for (i = 2; i <= 9; i++) { d[i] = $i - a[$1, i]; t += d[i] }
-               if (t <= 0) t = 1
-               printf "%s %.0f %.0f %.0f %.0f %.0f %.0f\n", $1, 100 * (t - d[5] - d[6]) / t,
-                      100 * (d[2] + d[3]) / t, 100 * (d[4] + d[7]) / t, 100 * d[8] / t, 100 * d[9] / t,
-                      100 * (d[5] + d[6]) / t }' "$1" "$2"
+        awk -v us="$3" -v c="$(getconf CLK_TCK)" -v n="$NCPU" '
+             NR == FNR { for (i = 2; i <= 9; i++) a[$1, i] = $i; next }
+             { for (i = 2; i <= 9; i++) d[i] = $i - a[$1, i]
+               w = us / 1e6 * c * ($1 == "cpu" ? n : 1)
+               if (w <= 0) w = 1
+               printf "%s %.0f %.0f %.0f %.0f %.0f\n", $1, 100 - 100 * (d[5] + d[6]) / w,
+                      100 * (d[2] + d[3]) / w, 100 * (d[4] + d[7]) / w, 100 * d[8] / w, 100 * d[9] / w }' "$1" "$2"
 }
 
 # status_field DIR KEY: a counter of the daemon's status file (0 if missing).
@@ -302,7 +307,7 @@ run_one() {
         local door=$1 target=$2 rate=$3 run=$4 dir rules why ports pid flood_pid knock_pid
         local t0 t1 ticks0 ticks1 hwm clk status0_lost status0_lines marker
         local flood_in0 flood_in1 logged0 logged1 admitted attempted spurious
-        local dcpu mbusy msoft msteal limit lost lines fs_line pps evicted evicted0
+        local dcpu mbusy limit lost lines fs_line pps evicted evicted0
 
         dir=$BF_TMP/run$run
         mkdir -p "$dir/state" "$dir/run"
@@ -402,8 +407,8 @@ run_one() {
 
         clk=$(getconf CLK_TCK)
         dcpu=$(awk -v d=$((ticks1 - ticks0)) -v c="$clk" -v us=$((t1 - t0)) 'BEGIN { printf "%.1f", 100 * d / c / (us / 1e6) }')
-        cpu_delta "$dir/cpu0" "$dir/cpu1" >"$dir/cpu"
-        read -r _ mbusy _ _ msoft msteal _ <"$dir/cpu"
+        cpu_delta "$dir/cpu0" "$dir/cpu1" $((t1 - t0)) >"$dir/cpu"
+        read -r _ mbusy _ <"$dir/cpu"
         fs_line=$(grep '^flood-syn: ' "$dir/flood.out" | tail -n 1)
         pps=$(sed -n 's/.* pps=\([0-9]*\).*/\1/p' <<<"$fs_line")
         # What most likely limited admission: records lost with the daemon not busy is the
@@ -426,18 +431,18 @@ run_one() {
         echo "   loss events (the daemon's overrun notices): $(loss_events "$marker")"
         echo "   real knocks admitted: $admitted / $attempted; spurious grants: $spurious; sources evicted from the detector: $evicted"
         echo "   knockwatch: ${dcpu} % of a core, peak RSS $((hwm / 1024)).$(((hwm % 1024) * 10 / 1024)) MiB; likely limit: $limit"
-        echo "   machine: ${mbusy} % busy of $NCPU cores (softirq ${msoft} %, stolen by the hypervisor ${msteal} %); per CPU, % busy = user+nice / system+irq / softirq / steal:"
-        awk '$1 != "cpu" { printf "     %s %s %% = %s / %s / %s / %s\n", $1, $2, $3, $4, $5, $6 }' "$dir/cpu"
+        echo "   machine: ${mbusy} % busy of $NCPU cores (from the idle time); per CPU, busy and what the ticks saw (user / system+irq / softirq / steal, % of the time):"
+        awk '$1 != "cpu" { printf "     %s %s %% (%s / %s / %s / %s)\n", $1, $2, $3, $4, $5, $6 }' "$dir/cpu"
         echo "   the busiest processes (% of a core): $(procs_top "$dir/procs0" "$dir/procs1" $((t1 - t0)) 6)"
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$door" "$target" "$rate" \
                 "${pps:-?}" "$((flood_in1 - flood_in0))" "$((logged1 - logged0))" "$lines" "$lost" \
-                "$admitted" "$attempted" "$spurious" "$dcpu" "$hwm" "$mbusy/$msoft" "$limit" >>"$RESULTS"
+                "$admitted" "$attempted" "$spurious" "$dcpu" "$hwm" "$mbusy" "$limit" >>"$RESULTS"
 }
 
 # ---- the table -----------------------------------------------------------------------------
 
 table() {
-        echo '| door | flood | asked pps | sent pps | log lines | read | records lost | real knocks admitted | spurious grants | knockwatch CPU | peak RSS | machine busy / softirq | likely limit |'
+        echo '| door | flood | asked pps | sent pps | log lines | read | records lost | real knocks admitted | spurious grants | knockwatch CPU | peak RSS | machine busy | likely limit |'
         echo '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|'
         awk -F'\t' '
                 function k(n) { return n >= 1000 ? sprintf("%.0fk", n / 1000) : n }
