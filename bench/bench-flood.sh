@@ -62,7 +62,7 @@ if [[ ${1:-} == --knocker ]]; then
                 if [[ $kind == static ]]; then
                         "$kw" knock --delay 20 "$host" tcp:3721 tcp:4728 tcp:6742 >/dev/null 2>&1
                 else
-                        "$kw" knock --delay 20 "$host" --door-spec "${10}" \
+                        "$kw" knock --delay 20 "$host" --door ssh --door-spec "${10}" \
                                 --key "$(printf '%s/u%02d.key' "$9" $((i + 1)))" >/dev/null 2>&1
                 fi
                 echo "$i $t $?" >>"$out"
@@ -337,7 +337,7 @@ run_one() {
         if [[ $door == static ]]; then
                 kw_knock "$SRV4" tcp:3721 tcp:4728 tcp:6742
         else
-                kw_cli "$KNOCKWATCH" knock --delay 20 "$SRV4" --door-spec "$TOTP_SPEC" \
+                kw_cli "$KNOCKWATCH" knock --delay 20 "$SRV4" --door ssh --door-spec "$TOTP_SPEC" \
                         --key "$BF_TMP/keys/ssh/u00.key" >/dev/null 2>&1 || true
         fi
         if ! kw_wait_until 5 kw_set_has ssh4 "$CLI4"; then
