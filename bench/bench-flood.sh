@@ -291,8 +291,29 @@ RESULTS=$BF_TMP/results   # one line per run, see run_one's last printf
 
 # na DOOR TARGET RATE WHY: a row that could not be measured.
 na() {
-        printf '%s\t%s\t%s\tNA\t%s\n' "$1" "$2" "$3" "$4" >>"$RESULTS"
+        local why=${4//$'\t'/ }
+        why=${why//|/\\|}   # a cell of the Markdown table
+        printf '%s\t%s\t%s\tNA\t%s\n' "$1" "$2" "$3" "$why" >>"$RESULTS"
         echo "   not available: $4"
+}
+
+# daemon_start ARGS...: kw_daemon_start (test/lib.sh), but 1 rather than the end of the
+# benchmark when the daemon does not become ready (a TOTP door it cannot take yet).
+daemon_start() {
+        KW_DAEMON_LOG=$KW_TMP/daemon.$((${#KW_PIDS[@]})).log
+        ip netns exec "$NS_SRV" "$KNOCKWATCH" --log-target=console --ruleset= "$@" >"$KW_DAEMON_LOG" 2>&1 &
+        KW_DAEMON_PID=$!
+        KW_PIDS+=("$KW_DAEMON_PID")
+        kw_wait_until 10 grep -qs 'knockwatch: ready:' "$KW_DAEMON_LOG"
+}
+
+# Stop the daemon however it ends (it may have exited already), and forget it.
+daemon_stop_any() {
+        [[ -n $KW_DAEMON_PID ]] || return 0
+        kill -TERM "$KW_DAEMON_PID" 2>/dev/null || true
+        wait "$KW_DAEMON_PID" 2>/dev/null || true
+        kw_forget_pid "$KW_DAEMON_PID"
+        KW_DAEMON_PID=
 }
 
 # TOTP doors need the daemon's wiring (issue 10): --key-dir, keys loaded per door, the
@@ -331,7 +352,12 @@ run_one() {
                 daemon_args+=(--key-dir="$BF_TMP/keys")
         fi
         kw_ruleset "$rules"
-        kw_daemon_start "${daemon_args[@]}"
+        if ! daemon_start "${daemon_args[@]}"; then
+                [[ $door == static ]] && kw_fail "knockwatch did not become ready"
+                na "$door" "$target" "$rate" "the daemon did not start with a TOTP door: $(tail -n 1 "$KW_DAEMON_LOG")"
+                daemon_stop_any
+                return 0
+        fi
 
         # The pipeline works before the flood: one knock with no flood must open.
         if [[ $door == static ]]; then
@@ -343,8 +369,7 @@ run_one() {
         if ! kw_wait_until 5 kw_set_has ssh4 "$CLI4"; then
                 [[ $door == static ]] && kw_fail "a knock with no flood did not open the static door"
                 na "$door" "$target" "$rate" "a TOTP knock with no flood opened nothing (daemon log: $(tail -n 1 "$KW_DAEMON_LOG"))"
-                kw_daemon_stop
-                kw_forget_pid "$KW_DAEMON_PID"
+                daemon_stop_any
                 return 0
         fi
         if [[ $target == aimed ]]; then
