@@ -476,8 +476,8 @@ run_one() {
 # ---- the table -----------------------------------------------------------------------------
 
 table() {
-        echo '| door | flood | asked pps | sent pps | log lines | read | records lost | real knocks admitted | spurious grants | knockwatch CPU | peak RSS | machine busy | likely limit |'
-        echo '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|'
+        echo '| door | flood | packets/s asked → sent | kernel log lines | of which lost | real knocks admitted | spurious grants | knockwatch, % of a core | peak RSS | machine busy | likely limit |'
+        echo '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|'
         awk -F'\t' '
                 function k(n) { return n >= 1000 ? sprintf("%.0fk", n / 1000) : n }
                 function group(n,   s, r) {
@@ -485,10 +485,14 @@ table() {
                         while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) }
                         return s r
                 }
-                $4 == "NA" { printf "| %s | %s | %s | not available: %s | | | | | | | | | |\n", $1, $2, k($3), $5; next }
-                { printf "| %s | %s | %s | %s | %s | %s | %s | %d / %d | %s | %s %% of a core | %.1f MiB | %s %% | %s |\n",
-                         $1, $2, k($3), group($4), group($6), group($7), group($8), $9, $10, group($11), $12,
-                         $13 / 1024, $14, $15 }' "$RESULTS"
+                $4 == "NA" { printf "| %s | %s | %s | not available: %s | | | | | | | |\n", $1, $2, k($3), $5; next }
+                function pct(part, whole,   p) {
+                        p = whole ? 100 * part / whole : 0
+                        return p > 0 && p < 1 ? "< 1 %" : sprintf("%.0f %%", p)
+                }
+                { printf "| %s | %s | %s → %s | %s | %s (%s) | %d / %d | %s | %s %% | %.1f MiB | %s %% | %s |\n",
+                         $1, $2, k($3), group($4), group($6), group($8), pct($8, $6), $9, $10,
+                         group($11), $12, $13 / 1024, $14, $15 }' "$RESULTS"
 }
 
 # ---- main ----------------------------------------------------------------------------------
