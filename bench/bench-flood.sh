@@ -292,6 +292,7 @@ totp_live_ports() {
 # ---- one run -------------------------------------------------------------------------------
 
 RESULTS=$BF_TMP/results   # one line per run, see run_one's last printf
+WARMUP_MISSES=()          # runs whose first warm-up knock was not granted
 : >"$RESULTS"
 
 # na DOOR TARGET RATE WHY: a row that could not be measured.
@@ -319,6 +320,18 @@ daemon_stop_any() {
         wait "$KW_DAEMON_PID" 2>/dev/null || true
         kw_forget_pid "$KW_DAEMON_PID"
         KW_DAEMON_PID=
+}
+
+# warmup_knock DOOR: one knock from the client (u00's key for totp); 0 if the client is in
+# ssh4 within 5 s.
+warmup_knock() {
+        if [[ $1 == static ]]; then
+                kw_knock "$SRV4" tcp:3721 tcp:4728 tcp:6742
+        else
+                kw_cli "$KNOCKWATCH" knock --delay 20 "$SRV4" --door ssh --door-spec "$TOTP_SPEC" \
+                        --key "$BF_TMP/keys/ssh/u00.key" >/dev/null 2>&1 || true
+        fi
+        kw_wait_until 5 kw_set_has ssh4 "$CLI4"
 }
 
 # TOTP doors need the daemon's wiring (issue 10): --key-dir, keys loaded per door, the
@@ -365,18 +378,20 @@ run_one() {
                 return 0
         fi
 
-        # The pipeline works before the flood: one knock with no flood must open.
-        if [[ $door == static ]]; then
-                kw_knock "$SRV4" tcp:3721 tcp:4728 tcp:6742
-        else
-                kw_cli "$KNOCKWATCH" knock --delay 20 "$SRV4" --door ssh --door-spec "$TOTP_SPEC" \
-                        --key "$BF_TMP/keys/ssh/u00.key" >/dev/null 2>&1 || true
-        fi
-        if ! kw_wait_until 5 kw_set_has ssh4 "$CLI4"; then
-                [[ $door == static ]] && kw_fail "a knock with no flood did not open the static door"
-                na "$door" "$target" "$rate" "a TOTP knock with no flood opened nothing (daemon log: $(tail -n 1 "$KW_DAEMON_LOG"))"
-                daemon_stop_any
-                return 0
+        # The pipeline works before the flood: a knock with no flood must open. A second
+        # try is allowed, but said loudly with the daemon's counters: a clean knock that
+        # opens nothing is a finding in itself.
+        if ! warmup_knock "$door"; then
+                echo "   NOTE: the warm-up knock (no flood) was not granted within 5 s; the daemon's status then:"
+                sed 's/^/     /' "$dir/run/status" 2>/dev/null || echo "     (no status file)"
+                echo "     log lines counted by the ruleset so far: $(counter_packets bench_logged)"
+                WARMUP_MISSES+=("$door $target $rate")
+                if ! warmup_knock "$door"; then
+                        [[ $door == static ]] && kw_fail "two knocks with no flood did not open the static door"
+                        na "$door" "$target" "$rate" "a TOTP knock with no flood opened nothing (daemon log: $(tail -n 1 "$KW_DAEMON_LOG"))"
+                        daemon_stop_any
+                        return 0
+                fi
         fi
         if [[ $target == aimed ]]; then
                 if [[ $door == static ]]; then
@@ -541,5 +556,8 @@ echo
 echo "== spoofed-SYN floods of $FLOOD_S s from 198.18.0.0/15, knockwatch on kmsg, one real knock every $PACE_MS ms"
 echo "machine: $(machine)"
 echo "HZ: $HZ_TEXT; kernel log ring: $RING; load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+if ((${#WARMUP_MISSES[@]} > 0)); then
+        echo "NOTE: the first warm-up knock, with no flood, was not granted in: $(IFS=,; echo "${WARMUP_MISSES[*]}")"
+fi
 echo
 table
