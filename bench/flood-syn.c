@@ -25,7 +25,8 @@
  * of its own; rate, count and time are capped as above.
  *
  * Pacing: before each batch it sleeps until the batch is due (frame i at start + i/PPS),
- * so a rate the machine cannot keep shows as a lower achieved rate, never as a burst.
+ * so the flood never runs ahead of PPS; a rate the machine cannot keep shows as a lower
+ * achieved rate.
  * A frame the veth refuses (its peer's backlog full: ENOBUFS) is counted as dropped and
  * not sent again. At the end it prints one line:
  *
@@ -34,9 +35,9 @@
  *
  * offered = sent + dropped; pps = sent / seconds, the rate that really left: seconds is
  * offered/PPS when every batch left on time, else from the first send to the end of the
- * last; user and sys are its own CPU time (getrusage), which includes whatever the kernel
- * did for the frames in its context (without RPS, a veth's receive path runs on the
- * sender's CPU, right after the send). Exit status: 0 done, 1 a system call failed,
+ * last; user and sys are its own CPU time (getrusage). On a veth without RPS the
+ * receiver's whole path (netfilter, a log rule's printk) runs on the sender's CPU right
+ * after each send, and shows in sys. Exit status: 0 done, 1 a system call failed,
  * 2 usage or a refused address or interface.
  */
 #include <arpa/inet.h>
@@ -48,6 +49,8 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
