@@ -15,6 +15,7 @@
 #define _cleanup_(f) __attribute__((__cleanup__(f)))
 #define _unused_ __attribute__((__unused__))
 #define _printf_(a, b) __attribute__((__format__(printf, a, b)))
+#define _always_inline_ __attribute__((__always_inline__))
 #define _noreturn_ __attribute__((__noreturn__))
 #define _pure_ __attribute__((__pure__))
 #define _const_ __attribute__((__const__))

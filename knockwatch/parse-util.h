@@ -19,13 +19,11 @@ static inline int parse_uint(const char *s, size_t n, uint64_t max, uint64_t *re
         if (n == 0 || n > 20 || (s[0] == '0' && n > 1))
                 return -EINVAL;
         for (size_t i = 0; i < n; i++) {
-                unsigned digit = (unsigned) (s[i] - '0');
-
                 if (!ascii_isdigit(s[i]))
                         return -EINVAL;
-                if (v > (UINT64_MAX - digit) / 10)
+                /* Only a 20-digit number can overflow; the checks cost a flag test. */
+                if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (unsigned) (s[i] - '0'), &v))
                         return -ERANGE;
-                v = v * 10 + digit;
         }
         if (v > max)
                 return -ERANGE;
