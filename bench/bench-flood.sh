@@ -286,7 +286,7 @@ EOF
 # The live ports of totp_ports, comma-separated, at most 512 (flood-syn's limit).
 totp_live_ports() {
         kw_srv nft list set inet knockwatch totp_ports |
-                grep -oE 'tcp \. [0-9]+' | awk '{ print $3 }' | sort -un | head -n 512 | paste -sd, -
+                grep -oE '(tcp|6) \. [0-9]+' | awk '{ print $3 }' | sort -un | head -n 512 | paste -sd, -
 }
 
 # ---- one run -------------------------------------------------------------------------------
