@@ -64,6 +64,8 @@
 #include "parse-util.h"
 #include "time-util.h"
 
+#include "../test/inet-csum.h"
+
 #define RATE_MAX 250000U
 #define SECONDS_MAX 60U
 #define COUNT_MAX ((uint64_t) RATE_MAX * SECONDS_MAX)
@@ -109,25 +111,8 @@ static uint64_t rng_next(uint64_t *s) {
         return *s * UINT64_C(2685821657736338717);
 }
 
-static void put16(uint8_t *p, uint16_t v) {
-        p[0] = (uint8_t) (v >> 8);
-        p[1] = (uint8_t) v;
-}
 
-/* The Internet checksum (RFC 1071): 16-bit words summed, folded, complemented. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n) {
-        for (size_t i = 0; i + 1 < n; i += 2)
-                sum += (uint32_t) (p[i] << 8 | p[i + 1]);
-        if (n & 1)
-                sum += (uint32_t) (p[n - 1] << 8);
-        return sum;
-}
 
-static uint16_t csum_fold(uint32_t sum) {
-        while (sum >> 16)
-                sum = (sum & 0xffff) + (sum >> 16);
-        return (uint16_t) ~sum;
-}
 
 static void template_build(Template *t, const Options *o, const uint8_t src_mac[6]) {
         uint8_t *ip = t->frame + ETH_HLEN_, *tcp = ip + IP_HLEN, pseudo[12] = {};

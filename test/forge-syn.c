@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inet-csum.h"
+
 #define COUNT_MAX 16
 #define PORTS_MAX 16
 #define FRAMES_MAX 256
@@ -129,30 +131,9 @@ static int parse_mac(const char *s, uint8_t ret[static 6]) {
         return 0;
 }
 
-/* The Internet checksum (RFC 1071) over several pieces, each of even length but the last. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n) {
-        for (size_t i = 0; i + 1 < n; i += 2)
-                sum += (uint32_t) (p[i] << 8 | p[i + 1]);
-        if (n & 1)
-                sum += (uint32_t) (p[n - 1] << 8);
-        return sum;
-}
 
-static uint16_t csum_fold(uint32_t sum) {
-        while (sum >> 16)
-                sum = (sum & 0xffff) + (sum >> 16);
-        return (uint16_t) ~sum;
-}
 
-static void put16(uint8_t *p, uint16_t v) {
-        p[0] = (uint8_t) (v >> 8);
-        p[1] = (uint8_t) v;
-}
 
-static void put32(uint8_t *p, uint32_t v) {
-        put16(p, (uint16_t) (v >> 16));
-        put16(p + 2, (uint16_t) v);
-}
 
 /* One frame: Ethernet, IP, and a 20-byte TCP header with only SYN set. Returns its length. */
 static size_t build_frame(uint8_t frame[static FRAME_MAX], const uint8_t dst_mac[6], const uint8_t src_mac[6],
