@@ -49,8 +49,14 @@
 #define NETNS_CHECK_INTERVAL USEC_PER_SEC
 /* How often at most a refused window of a rotating door is logged above debug level. */
 #define REPLAY_WARN_INTERVAL (60 * USEC_PER_SEC)
-/* The live windows change on step boundaries; their ports are in totp_ports a step early. */
+/* The live windows change on step boundaries; their ports are in totp_ports a step early.
+ * The wake-up is on the monotonic clock, at most WINDOWS_CHECK_MAX away, and the realtime
+ * clock is read then: a clock set back or forward is followed within that time. After a
+ * failure (no memory, totp_ports refusing its ports) the windows are tried again after
+ * WINDOWS_RETRY. */
 #define WINDOWS_ACCURACY (10 * USEC_PER_MSEC)
+#define WINDOWS_CHECK_MAX (5 * USEC_PER_SEC)
+#define WINDOWS_RETRY USEC_PER_SEC
 
 typedef enum OpKind {
         OP_GRANT,      /* a sequence completed */
@@ -92,6 +98,7 @@ typedef struct Daemon {
         Fleet *fleet;                  /* NULL without --fleet */
         usec_t fleet_reject_warned;
         uint64_t fleet_rejected_unwarned;
+        uint64_t fleet_prefix_refused;  /* by the daemon: wider than its set's prefix */
 
         Door *doors;
         size_t n_doors;
@@ -101,7 +108,10 @@ typedef struct Daemon {
         size_t n_refs;
         DetectorAction *actions;       /* room for 2 per door of the detector */
         size_t n_actions;
-        sd_event_source *windows_timer; /* CLOCK_REALTIME: the next change of the live windows */
+        sd_event_source *windows_timer; /* CLOCK_MONOTONIC: the next look at the live windows */
+        usec_t windows_at;             /* CLOCK_REALTIME when they were worked out; 0: redo them */
+        usec_t windows_next;           /* … and when they change next (USEC_INFINITY: never) */
+        bool ports_error_logged;       /* until an add to totp_ports works again */
         TotpPort *ports_logged;        /* what totp_ports was last given, sorted, with expiries */
         size_t n_ports_logged;
         bool ports_failed;             /* an add to totp_ports failed: give all of them again */
@@ -206,6 +216,8 @@ static void status_fill(DaemonStatus *ret, void *userdata) {
                 d->status.fleet_own = fs.own;
                 d->status.fleet_rejected_other = fs.rejected_other;
                 memcpy(d->status.fleet_rejected, fs.rejected, sizeof(fs.rejected));
+                /* fleet.c took these; the daemon refused them (a prefix wider than its set's) */
+                d->status.fleet_rejected[FLEET_REJECT_PREFIX] += d->fleet_prefix_refused;
         }
         *ret = d->status;
 }
@@ -261,7 +273,7 @@ static void on_grant_expired(const Grant *grant, void *userdata) {
         Daemon *d = userdata;
         const Door *door = doors_find(d->doors, d->n_doors, grant->door);
         const char *set = !door ? "?" : grant->addr.family == AF_INET ? door->set4 : door->set6;
-        unsigned prefix = !door ? 0 : grant->addr.family == AF_INET ? door->prefix4 : door->prefix6;
+        unsigned prefix = grant->set.prefix;   /* what was granted, whatever the set says now */
         char label[DOOR_SET_NAME_MAX * 3];
 
         set_label(d, set, label, sizeof(label));
@@ -287,7 +299,8 @@ static const char *door_set_of(const Daemon *d, const Door *door, int family, Gr
         bool v4 = family == AF_INET;
 
         if (ret_id)
-                *ret_id = (GrantSetId) { d->table_handle, v4 ? door->handle4 : door->handle6 };
+                *ret_id = (GrantSetId) { d->table_handle, v4 ? door->handle4 : door->handle6,
+                                         v4 ? door->prefix4 : door->prefix6 };
         if (ret_timeout_ms)
                 *ret_timeout_ms = v4 ? door->timeout4_ms : door->timeout6_ms;
         return v4 ? door->set4 : door->set6;
@@ -352,16 +365,26 @@ static const char *errno_hint(int error) {
         }
 }
 
+static void windows_arm(Daemon *d, usec_t delay) {
+        (void) sd_event_source_set_time_relative(d->windows_timer, delay);
+        (void) sd_event_source_set_enabled(d->windows_timer, SD_EVENT_ONESHOT);
+}
+
 /* The result of an add to totp_ports: an error means a rotating door's knocks on that port
  * are not logged, so they cannot open it. */
 static void on_port_result(Daemon *d, const PendingOp *op, const char *label, int error) {
         char step[KNOCK_STEP_STRLEN];
 
-        if (error >= 0)
+        if (error >= 0) {
+                if (d->ports_error_logged)
+                        log_notice("Adding ports to set %s works again.", label);
+                d->ports_error_logged = false;
                 return;
-        /* Each of a change's ports would fail alike: one message per commit. */
-        if (!d->ports_failed) {
-                d->status.errors++;
+        }
+        d->status.errors++;
+        /* Each port would fail alike, at each change: said once, until it works again. */
+        if (!d->ports_error_logged) {
+                d->ports_error_logged = true;
                 log_error_errno(error, "Could not add %s to set %s: %m%s; the rotating doors' knocks "
                                 "on it are not logged and cannot open them.",
                                 knock_step_format(&op->step, step), label,
@@ -370,7 +393,9 @@ static void on_port_result(Daemon *d, const PendingOp *op, const char *label, in
                                 error == -EINVAL ? " (it must be \"type inet_proto . inet_service; "
                                 "flags timeout\")" : errno_hint(error));
         }
+        /* Given again, all of them, soon: a window may be live already. */
         d->ports_failed = true;
+        windows_arm(d, WINDOWS_RETRY);
 }
 
 static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
@@ -825,8 +850,8 @@ static void daemon_queue_ports(Daemon *d, usec_t now, bool all) {
 static int daemon_update_windows(Daemon *d, bool all_ports) {
         _cleanup_free_ Door *doors = NULL;
         _cleanup_free_ TotpRef *refs = NULL;
-        usec_t now = now_usec(CLOCK_REALTIME), next;
-        DetectorAction *actions;
+        usec_t now = now_usec(CLOCK_REALTIME);
+        DetectorAction *actions = NULL;
         size_t n = 0;
         int r;
 
@@ -836,18 +861,20 @@ static int daemon_update_windows(Daemon *d, bool all_ports) {
                             "(%u); the keys of the users sorted last are not recognised.",
                             (unsigned) DETECTOR_DOORS_MAX);
                 d->windows_cut_warned = true;
-        } else if (r < 0 && r != -E2BIG)
-                return log_error_errno(r, "Cannot work out the windows of the rotating doors: %m");
+        } else if (r < 0 && r != -E2BIG) {
+                log_error_errno(r, "Cannot work out the windows of the rotating doors: %m");
+                goto fail;
+        }
         actions = reallocarray(NULL, 2 * n + 2, sizeof(DetectorAction));
-        if (!actions)
-                return log_oom();
+        if (!actions) {
+                r = log_oom();
+                goto fail;
+        }
         r = detector_set_doors(d->detector, doors, n);
         if (r < 0) {
                 free(actions);
-                /* Indices into doors that are gone must not reach on_detector_action(). */
-                (void) detector_set_doors(d->detector, NULL, 0);
-                d->n_refs = 0;
-                return log_error_errno(r, "Cannot give the detector its %zu door(s): %m", n);
+                log_error_errno(r, "Cannot give the detector its %zu door(s): %m", n);
+                goto fail;
         }
         free(d->refs);
         d->refs = TAKE_PTR(refs);
@@ -857,21 +884,38 @@ static int daemon_update_windows(Daemon *d, bool all_ports) {
         d->n_actions = 2 * n + 2;
         daemon_queue_ports(d, now, all_ports);
 
-        next = totp_state_next_change(d->totp);
-        if (next == USEC_INFINITY)
+        d->windows_at = now;
+        d->windows_next = totp_state_next_change(d->totp);
+        if (d->ports_failed)
+                windows_arm(d, WINDOWS_RETRY);
+        else if (d->windows_next == USEC_INFINITY)
                 (void) sd_event_source_set_enabled(d->windows_timer, SD_EVENT_OFF);
-        else {
-                (void) sd_event_source_set_time(d->windows_timer, next);
-                (void) sd_event_source_set_enabled(d->windows_timer, SD_EVENT_ONESHOT);
-        }
+        else
+                windows_arm(d, MIN(d->windows_next > now ? d->windows_next - now : 0, WINDOWS_CHECK_MAX));
         return 0;
+
+fail:
+        /* The detector's doors may be the old ones, whose indices mean nothing in d->doors
+         * now: nothing opens until the windows can be worked out again, soon. */
+        (void) detector_set_doors(d->detector, NULL, 0);
+        d->n_refs = 0;
+        d->windows_at = 0;
+        windows_arm(d, WINDOWS_RETRY);
+        return r;
 }
 
 static int on_windows_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
+        usec_t now = now_usec(CLOCK_REALTIME);
 
-        if (d->n_doors > 0)
-                (void) daemon_update_windows(d, false);
+        if (d->n_doors == 0)
+                return 0;
+        /* Nothing changed yet, and the clock was not set back: look again later. */
+        if (d->windows_at != 0 && !d->ports_failed && now >= d->windows_at && now < d->windows_next) {
+                windows_arm(d, MIN(d->windows_next - now, WINDOWS_CHECK_MAX));
+                return 0;
+        }
+        (void) daemon_update_windows(d, false);
         daemon_commit(d);
         status_changed(d);
         return 0;
@@ -902,6 +946,7 @@ static int daemon_load_doors(Daemon *d) {
         if (r < 0)
                 return r;
         /* The rotating doors' keys are read again with the doors (a new user: SIGHUP). */
+        d->windows_cut_warned = false;
         r = totp_state_load(d->totp, doors, n_doors, d->options.key_dir, getenv("CREDENTIALS_DIRECTORY"),
                             d->options.state_dir, on_door_problem, d);
         if (r < 0)
@@ -942,6 +987,10 @@ static GrantSetState grant_set_state(const Grant *grant, void *userdata) {
         GrantSetId id;
 
         if (!door || !door_set_of(d, door, grant->addr.family, &id, NULL)[0])
+                return GRANT_SET_GONE;
+        /* A set that now grants another prefix: what was granted is not what it would hold
+         * (put back, a /28 would become the /24 around it). Forgotten, not restored. */
+        if (id.prefix != grant->set.prefix)
                 return GRANT_SET_GONE;
         return grant_set_id_equal(id, grant->set) ? GRANT_SET_SAME : GRANT_SET_RENEWED;
 }
@@ -992,7 +1041,8 @@ static int daemon_sync_grants(Daemon *d) {
 
         grants_sync_finish(sync, d->grants, now, grant_set_state, grant_restore, d, &result);
         if (result.forgotten > 0)
-                log_notice("Forgot %zu grant(s) of doors that no longer exist.", result.forgotten);
+                log_notice("Forgot %zu grant(s) that no door's set takes any more (the door or its set "
+                           "is gone, or the set grants another prefix now).", result.forgotten);
         if (result.dropped > 0)
                 log_notice("%zu grant(s) are no longer in their sets (removed outside knockwatch); "
                            "forgotten.", result.dropped);
@@ -1161,6 +1211,8 @@ static int on_fleet_limit(const char *name, int family, uint64_t *ret_max_ms, vo
         return 0;
 }
 
+static void on_fleet_rejected(FleetReject reason, int error, const char *topic, void *userdata);
+
 static void on_fleet_grant(const FleetGrant *g, void *userdata) {
         Daemon *d = userdata;
         const Door *door = doors_find(d->doors, d->n_doors, g->door);
@@ -1171,11 +1223,11 @@ static void on_fleet_grant(const FleetGrant *g, void *userdata) {
         /* A prefix wider than this host's set grants would be cut to a part of it: refused.
          * A narrower one (an address) takes the set's prefix, as a local knock would. */
         if (g->prefix_len < op.prefix) {
-                char text[KNOCK_PREFIX_STRLEN];
-                KnockAddr a = g->addr;
+                char topic[FLEET_TOPIC_MAX] = "?";
 
-                log_full(LOG_NOTICE, "Fleet: refused %s for door %s: set %s grants /%u prefixes, not wider.",
-                         knock_prefix_format(&a, g->prefix_len, text), g->door, op.set, op.prefix);
+                d->fleet_prefix_refused++;
+                (void) fleet_topic_format(d->options.fleet_name ?: FLEET_NAME_DEFAULT, g->door, topic);
+                on_fleet_rejected(FLEET_REJECT_PREFIX, -EADDRNOTAVAIL, topic, d);
                 return;
         }
         op.from_fleet = true;
@@ -1276,7 +1328,7 @@ static int daemon_setup_event(Daemon *d) {
         if (r >= 0)
                 r = sd_event_source_set_enabled(d->expiry_timer, SD_EVENT_OFF);
         if (r >= 0)
-                r = sd_event_add_time(d->event, &d->windows_timer, CLOCK_REALTIME, USEC_INFINITY,
+                r = sd_event_add_time(d->event, &d->windows_timer, CLOCK_MONOTONIC, USEC_INFINITY,
                                       WINDOWS_ACCURACY, on_windows_timer, d);
         if (r >= 0)
                 r = sd_event_source_set_enabled(d->windows_timer, SD_EVENT_OFF);

@@ -15,13 +15,16 @@
 #include "time-util.h"
 
 /* Which set a grant went into, as the kernel tells sets apart: a table created anew gets a
- * new handle, and the handles of its sets start again from 1. */
+ * new handle, and the handles of its sets start again from 1. prefix is what the set's
+ * grants covered then (door.h: 32, 128 or the set's "/N"), so that a set created anew
+ * with another prefix is not given back elements of the old one. */
 typedef struct GrantSetId {
         uint64_t table, set;
+        unsigned prefix;
 } GrantSetId;
 
 static inline bool grant_set_id_equal(GrantSetId a, GrantSetId b) {
-        return a.table == b.table && a.set == b.set;
+        return a.table == b.table && a.set == b.set && a.prefix == b.prefix;
 }
 
 typedef struct Grant {

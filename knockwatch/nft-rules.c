@@ -283,7 +283,10 @@ static void walk_bitwise(Match *m, RegValue regs[static REG32_SLOTS], const stru
 
                 for (uint32_t i = 0; i < xor_len; i++)
                         xor_zero = xor_zero && xor[i] == 0;
-                if (xor_zero && prefix > 0) {
+                /* A mask of all ones leaves the whole address: no mask at all. */
+                if (xor_zero && prefix == mask_len * 8)
+                        v = REG_SADDR;
+                else if (xor_zero && prefix > 0) {
                         v = REG_SADDR_MASKED;
                         m->saddr_mask = prefix;
                 }

@@ -76,21 +76,24 @@ static void state_file_name(const char *door, char buf[static DOOR_NAME_MAX + 16
         (void) snprintf(buf, DOOR_NAME_MAX + 16, "totp-%s.last", door);
 }
 
-/* The last successes of door d's keys from its state file (if any). */
-static void read_successes(TotpState *s, TotpDoorState *d, usec_t now) {
+/* The last successes of door d's keys from its state file in state_dir (if any). */
+static void read_successes(const char *state_dir, TotpDoorState *d, usec_t now) {
         _cleanup_free_ char *text = NULL;
         char name[DOOR_NAME_MAX + 16];
         int n;
 
-        if (!s->state_dir)
+        if (!state_dir)
                 return;
         text = malloc(STATE_TEXT_MAX + 1);
         if (!text)
                 goto broken;
         state_file_name(d->name, name);
-        n = state_read(s->state_dir, name, text, STATE_TEXT_MAX + 1);
+        n = state_read(state_dir, name, text, STATE_TEXT_MAX + 1);
         if (n == -ENOENT)
                 return;
+        /* A NUL inside is no line of ours: the whole file counts as broken. */
+        if (n >= 0 && strlen(text) != (size_t) n)
+                goto broken;
         for (char *line = text, *nl; n >= 0 && *line; line = nl + 1) {
                 char *space;
                 uint64_t t;
@@ -123,17 +126,18 @@ int totp_state_load(TotpState *s, const Door *doors, size_t n, const char *key_d
                     const char *credentials_dir, const char *state_dir, door_problem_fn report,
                     void *userdata) {
         _cleanup_free_ TotpDoorState *next = NULL;
+        _cleanup_free_ char *dir = NULL;
         usec_t now = now_usec(CLOCK_REALTIME);
         unsigned failed = 0;
 
+        /* Nothing of the old state changes before everything new is there: a state
+         * directory lost to a failed strdup() would accept windows without saving them. */
         if (n > 0) {
                 next = calloc(n, sizeof(TotpDoorState));
                 if (!next)
                         return -ENOMEM;
         }
-        free(s->state_dir);
-        s->state_dir = NULL;
-        if (state_dir && !(s->state_dir = strdup(state_dir)))
+        if (state_dir && !(dir = strdup(state_dir)))
                 return -ENOMEM;
 
         for (size_t i = 0; i < n; i++) {
@@ -162,7 +166,9 @@ int totp_state_load(TotpState *s, const Door *doors, size_t n, const char *key_d
                 }
                 d->last = calloc(d->n_keys, sizeof(uint64_t));
                 if (!d->last) {
-                        door_state_done(d);
+                        /* The keys loaded so far are wiped, not left in freed memory. */
+                        for (size_t j = 0; j <= i; j++)
+                                door_state_done(&next[j]);
                         return -ENOMEM;
                 }
                 for (size_t k = 0; k < d->n_keys; k++) {
@@ -178,7 +184,7 @@ int totp_state_load(TotpState *s, const Door *doors, size_t n, const char *key_d
                                                 d->last[k] = o->last[m];
                         }
                 }
-                read_successes(s, d, now);
+                read_successes(dir, d, now);
                 d->ready = true;
         }
 
@@ -187,6 +193,8 @@ int totp_state_load(TotpState *s, const Door *doors, size_t n, const char *key_d
         free(s->doors);
         s->doors = TAKE_PTR(next);
         s->n_doors = n;
+        free(s->state_dir);
+        s->state_dir = TAKE_PTR(dir);
         return (int) failed;
 }
 

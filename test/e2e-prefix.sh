@@ -31,20 +31,21 @@ ip -n "$NS_CLI" addr add "$NEAR6/64" dev kw1 nodad preferred_lft 0
 ip -n "$NS_CLI" addr add "$FAR6/64" dev kw1 nodad preferred_lft 0
 ip -n "$NS_CLI" addr add "$FAR4/24" dev kw1
 
-ruleset() { # OUT V6-LOOKUP
+ruleset() { # OUT V6-LOOKUP [V6-PREFIX [V4-LOOKUP [V4-PREFIX]]]
+        local p6=${3-/120} l4=${4:-"ip saddr & 255.255.255.252 @ssh4"} p4=${5- /30}
         cat >"$1" <<EOF
 table inet knockwatch
 delete table inet knockwatch
 table inet knockwatch {
         set ssh4 { type ipv4_addr; flags timeout; timeout 4s;
-                   comment "knockwatch ssh: tcp:3721 tcp:6742 tcp:4728 within 5s /30"; }
-        set ssh6 { type ipv6_addr; flags timeout; timeout 4s; comment "knockwatch ssh /120"; }
+                   comment "knockwatch ssh: tcp:3721 tcp:6742 tcp:4728 within 5s$p4"; }
+        set ssh6 { type ipv6_addr; flags timeout; timeout 4s; comment "knockwatch ssh${p6:+ $p6}"; }
         chain input {
                 type filter hook input priority filter - 10; policy accept;
                 tcp dport { 3721, 4728, 6742 } tcp flags & (fin | syn | rst | ack) == syn log prefix "PORT_KNOCKING " level warn
                 tcp dport { 3721, 4728, 6742 } drop
                 tcp dport 22 ct state established,related accept
-                tcp dport 22 ip saddr & 255.255.255.252 @ssh4 accept
+                tcp dport 22 $l4 accept
                 tcp dport 22 $2 accept
                 tcp dport 22 drop
         }
@@ -114,6 +115,17 @@ out=$(kw_srv "$KNOCKWATCH" grant ssh 2001:db8::29:5/120 2>&1) || rc=$?
         kw_fail "a prefix with host bits was not refused (exit $rc): $out"
 kw_pass "grant refuses a prefix wider than the set's, and one with host bits, saying which"
 
+# --- a set that grants another prefix after a reload gets nothing put back --------------------------
+kw_knock "$SRV6" tcp:3721 tcp:6742 tcp:4728
+kw_wait_until 3 kw_set_has ssh6 "$NET6" || kw_fail "$NET6/120 was not granted before the reload"
+ruleset "$KW_TMP/wider.nft" "ip6 saddr & ffff:ffff:ffff:ffff:ffff:ffff:ffff:0 @ssh6" /112
+kw_ruleset "$KW_TMP/wider.nft"
+kw_wait_until 3 kw_daemon_log_has "the set grants another prefix now" ||
+        kw_fail "the daemon did not say it forgot the /120 grant"
+kw_set_lacks ssh6 "$NET6" || kw_fail "the /120 grant was put back into a set of /112"
+kw_expect "$SRV6" 22 "$NEAR6" timeout
+kw_pass "after a reload that widens the set's prefix, the old grant is forgotten, not put back wider"
+
 # --- a prefix set looked up with the whole address -------------------------------------------------
 ruleset "$KW_TMP/unmasked.nft" "ip6 saddr @ssh6"
 kw_ruleset "$KW_TMP/unmasked.nft"
@@ -124,5 +136,14 @@ out=$(kw_srv "$KNOCKWATCH" check --ruleset="$KW_TMP/unmasked.nft" 2>&1) || rc=$?
 kw_wait_until 3 kw_daemon_log_has "set ssh6 holds /120 prefixes, but a rule looks the whole source" ||
         kw_fail "the daemon did not report the unmasked lookup on reload"
 kw_pass "check (and the daemon, on reload) report a prefix set looked up unmasked"
+
+# A mask of all ones is no mask: a set of whole addresses looked up so is fine.
+ruleset "$KW_TMP/allones.nft" "ip6 saddr & ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff @ssh6" "" \
+        "ip saddr & 255.255.255.255 @ssh4" ""
+kw_ruleset "$KW_TMP/allones.nft"
+out=$(kw_srv "$KNOCKWATCH" check --ruleset="$KW_TMP/allones.nft" 2>&1) ||
+        kw_fail "check refused whole-address sets looked up with an all-ones mask: $out"
+grep -q "masks the source address" <<<"$out" && kw_fail "check took an all-ones mask for a prefix: $out"
+kw_pass "an all-ones mask counts as no mask"
 
 echo "all prefix grant tests passed"

@@ -222,6 +222,22 @@ TEST(state_file_garbage) {
                 ASSERT_OK(totp_state_detector_doors(s, doors, 2, now + 90 * USEC_PER_SEC, &out, &refs, &n));
                 ASSERT_TRUE(find_window(refs, n, 0, totp_counter(now, 30) + 3) != NULL);
         }
+        /* A NUL byte inside: no line of ours either. */
+        {
+                static const char nul[] = "- 5\0- 7\n";
+                FILE *f = fopen(path, "we");
+
+                ASSERT_TRUE(f != NULL);
+                ASSERT_EQ(fwrite(nul, 1, sizeof(nul) - 1, f), sizeof(nul) - 1);
+                fclose(f);
+                s = totp_state_free(s);
+                out = mfree(out);
+                refs = mfree(refs);
+                ASSERT_OK(totp_state_new(&s));
+                ASSERT_EQ(totp_state_load(s, doors, 2, keys, NULL, state, NULL, NULL), 0);
+                ASSERT_OK(totp_state_detector_doors(s, doors, 2, now, &out, &refs, &n));
+                ASSERT_EQ(windows_of(refs, n), 0);
+        }
         ASSERT_OK(unlink(path));
 }
 
