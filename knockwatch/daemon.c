@@ -1223,11 +1223,13 @@ static void on_fleet_grant(const FleetGrant *g, void *userdata) {
         /* A prefix wider than this host's set grants would be cut to a part of it: refused.
          * A narrower one (an address) takes the set's prefix, as a local knock would. */
         if (g->prefix_len < op.prefix) {
-                char topic[FLEET_TOPIC_MAX] = "?";
+                char topic[FLEET_TOPIC_MAX], shown[FLEET_TOPIC_MAX + 2] = "?";
 
                 d->fleet_prefix_refused++;
-                (void) fleet_topic_format(d->options.fleet_name ?: FLEET_NAME_DEFAULT, g->door, topic);
-                on_fleet_rejected(FLEET_REJECT_PREFIX, -EADDRNOTAVAIL, topic, d);
+                /* quoted, as fleet.c shows the topics it refuses */
+                if (fleet_topic_format(d->options.fleet_name ?: FLEET_NAME_DEFAULT, g->door, topic) >= 0)
+                        (void) snprintf(shown, sizeof(shown), "\"%s\"", topic);
+                on_fleet_rejected(FLEET_REJECT_PREFIX, -EADDRNOTAVAIL, shown, d);
                 return;
         }
         op.from_fleet = true;

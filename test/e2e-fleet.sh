@@ -14,7 +14,8 @@
 #   - each host's own secret keeps it from acting on the gateway's knock lines (its local
 #     door, with the same steps, opens nothing);
 #   - a certificate the broker does not accept publishes nothing;
-#   - a replayed message, a bad HMAC and a past expiry are ignored, logged and counted;
+#   - a replayed message, a bad HMAC, a past expiry and a prefix wider than the hosts'
+#     sets grant are ignored, logged and counted;
 #   - the broker stopped: granted hosts stay granted, knocks on the gateway still open the
 #     gateway; the broker back: the gateway's grant made meanwhile reaches the hosts.
 #
@@ -193,8 +194,11 @@ kw_mqtt_pub "$NS_CLI" "$D" gateway knockwatch/default/ssh "$M.bad"
 "$FLEET_NODE" encode --key="$D/fleet.key" --door=ssh --addr=198.51.100.215 --expiry=$(($(now_ms) - 3000)) \
         --out="$M.past" >/dev/null
 kw_mqtt_pub "$NS_CLI" "$D" gateway knockwatch/default/ssh "$M.past"
+# A well-signed prefix, where the hosts' sets grant single addresses: it would be cut to one.
+"$FLEET_NODE" encode --key="$D/fleet.key" --door=ssh --addr=198.51.100.0/24 --ttl=8000 --out="$M.prefix" >/dev/null
+kw_mqtt_pub "$NS_CLI" "$D" gateway knockwatch/default/ssh "$M.prefix"
 for l in "$L1" "$L2"; do
-        for why in replayed bad-mac expired; do
+        for why in replayed bad-mac expired prefix; do
                 kw_wait_until 3 grep -q "Fleet: refused a message on \"knockwatch/default/ssh\": $why" "$l" ||
                         kw_fail "$l does not log the $why message: $(grep Fleet "$l" | tail -n 5)"
         done
@@ -202,14 +206,15 @@ done
 sleep 1.2  # the status file is rewritten at most once a second
 for ns in "$NS1" "$NS2"; do
         js=$(status_json "$ns") || kw_fail "status --json of $ns failed"
-        for why in replayed bad-mac expired; do
+        for why in replayed bad-mac expired prefix; do
                 [[ $(jq -r ".fleet.rejected[\"$why\"]" <<<"$js") == 1 ]] ||
                         kw_fail "status of $ns does not count one $why message: $(jq -c .fleet <<<"$js")"
         done
         [[ $(jq -r .fleet.connected <<<"$js") == true ]] || kw_fail "status of $ns does not show the broker connected"
 done
 kw_fleet_set_lacks "$NS1" ssh4 198.51.100.215 || kw_fail "a past expiry was applied"
-kw_pass "a replayed message, a bad HMAC and a past expiry are ignored, logged and counted on both hosts"
+kw_fleet_set_lacks "$NS1" ssh4 198.51.100.0 || kw_fail "a /24 was applied to a set of single addresses"
+kw_pass "a replayed message, a bad HMAC, a past expiry and a prefix wider than the set's are ignored, logged and counted on both hosts"
 
 # --- the broker stopped ----------------------------------------------------------------------
 kw_knock "$SRV4" tcp:3721 tcp:4728 tcp:6742

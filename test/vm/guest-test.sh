@@ -353,6 +353,42 @@ fi
         ok "the window's success is in /var/lib/knockwatch/totp-ssh-totp.last" ||
         fail "no /var/lib/private/knockwatch/totp-ssh-totp.last after the TOTP grant"
 
+# ---- The clock set back an hour: the windows follow it -----------------------------------------
+# A clock stepped back (an admin's `date`, a bad time server) moves the live windows 120 steps
+# back. The daemon looks at the realtime clock at least every 5 s of the monotonic one, so
+# they follow within seconds. The key that succeeded "an hour later" opens nothing until the
+# clock is past its success again (its windows are not even logged); a user's key that never
+# succeeded opens at once. That key reaches the daemon through the directory form of
+# LoadCredential= (ops.d in knockwatch(8)).
+if knockwatch key new ssh-totp --user alice --no-qr >/tmp/key-alice.log 2>&1 &&
+        [[ $(stat -c '%a %U' /etc/knockwatch/keys/ssh-totp/alice.key) == "600 root" ]]; then
+        ok "knockwatch key new ssh-totp --user alice wrote /etc/knockwatch/keys/ssh-totp/alice.key, mode 0600"
+else
+        fail "knockwatch key new ssh-totp --user alice: $(tail -n 2 /tmp/key-alice.log)"
+fi
+printf 'LoadCredential=knockwatch.key.ssh-totp.d:/etc/knockwatch/keys/ssh-totp\n' \
+        >>/etc/systemd/system/knockwatch.service.d/keys.conf
+systemctl daemon-reload
+systemctl restart knockwatch || fail "systemctl restart knockwatch (with alice's key) failed"
+knockwatch revoke ssh-totp "$CLI4" >/tmp/revoke.log 2>&1 || fail "knockwatch revoke ssh-totp $CLI4: $(cat /tmp/revoke.log)"
+totp_knock() {
+        cli knockwatch knock "$SRV4" --door-spec "totp key=ssh-totp 4 tcp:20000-59999" --key "$1" \
+                --door ssh-totp >/tmp/knock.log 2>&1 || fail "knockwatch knock --key $1 failed: $(cat /tmp/knock.log)"
+}
+cp /etc/knockwatch/keys/ssh-totp/alice.key /tmp/alice.key
+clock_before=$(date +%s)
+date -s "@$((clock_before - 3600))" >/dev/null || fail "could not set the VM's clock back"
+sleep 6   # the longest the daemon goes without looking at the realtime clock, and a second
+totp_knock /tmp/client.key
+wait_until 3 granted_totp &&
+        fail "an hour back, the key whose success is an hour later opened the door again" ||
+        ok "the clock set back an hour: the key that succeeded later opens nothing"
+totp_knock /tmp/alice.key
+wait_until 5 granted_totp &&
+        ok "the clock set back an hour: within 6 s the windows follow it, and alice's knock is granted" ||
+        fail "the clock set back an hour: alice's knock of the new windows was not granted: $(journalctl -q --no-pager -b -u knockwatch -n 5 -o cat | tr '\n' ' ')"
+date -s "@$(($(date +%s) + 3600))" >/dev/null || fail "could not put the VM's clock forward again"
+
 # ---- apt purge leaves nothing behind ---------------------------------------------------------
 [[ -d /var/lib/private/knockwatch && -L /var/lib/knockwatch ]] &&
         ok "knockwatch's state is in /var/lib/private/knockwatch, /var/lib/knockwatch links to it" ||
