@@ -93,6 +93,23 @@ static const Plain plain_after[] = {
         COUNTER("hook_drops_total", hook_drops, "Hooks not run because too many were running."),
 };
 
+/* Only with --fleet (knockwatch(8), FLEETS). */
+static const Plain plain_fleet[] = {
+        GAUGE("fleet_connected", fleet_connected, "1 while connected to the fleet's broker, else 0."),
+        COUNTER("fleet_connects_total", fleet_connects, "Connections to the broker it accepted."),
+        COUNTER("fleet_disconnects_total", fleet_disconnects, "Connections to the broker lost."),
+        COUNTER("fleet_connect_failures_total", fleet_connect_failures,
+                "Attempts to connect to the broker that failed."),
+        COUNTER("fleet_published_total", fleet_published, "Grants, refreshes and revokes published."),
+        COUNTER("fleet_acked_total", fleet_acked, "Published messages the broker acknowledged."),
+        GAUGE("fleet_queued", fleet_queued, "Published messages not yet acknowledged."),
+        COUNTER("fleet_dropped_total", fleet_dropped,
+                "Messages not published: too many waited for the broker already."),
+        COUNTER("fleet_received_total", fleet_received, "Messages that arrived from the broker."),
+        COUNTER("fleet_accepted_total", fleet_accepted, "Messages that arrived, verified and applied."),
+        COUNTER("fleet_own_total", fleet_own, "This host's own messages back from the broker (ignored)."),
+};
+
 static void plain(Out *o, const DaemonStatus *s, const Plain *p) {
         family(o, p->name, p->type, p->help);
         sample(o, p->name, *(const uint64_t *) (const void *) ((const char *) s + p->offset));
@@ -159,6 +176,17 @@ int metrics_format(const DaemonStatus *s, char *buf, size_t size) {
 
         for (size_t i = 0; i < ELEMENTSOF(plain_after); i++)
                 plain(&o, s, &plain_after[i]);
+
+        if (s->fleet_broker[0]) {
+                for (size_t i = 0; i < ELEMENTSOF(plain_fleet); i++)
+                        plain(&o, s, &plain_fleet[i]);
+                family(&o, "knockwatch_fleet_rejected_total", "counter",
+                       "Messages from the broker refused, by reason.");
+                for (int r = 0; r < _FLEET_REJECT_MAX; r++)
+                        sample_label(&o, "knockwatch_fleet_rejected_total", "reason",
+                                     fleet_reject_to_string((FleetReject) r), s->fleet_rejected[r]);
+                sample_label(&o, "knockwatch_fleet_rejected_total", "reason", "other", s->fleet_rejected_other);
+        }
         return o.error < 0 ? o.error : (int) o.len;
 }
 

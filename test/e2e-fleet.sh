@@ -211,10 +211,16 @@ for ns in "$NS1" "$NS2"; do
                         kw_fail "status of $ns does not count one $why message: $(jq -c .fleet <<<"$js")"
         done
         [[ $(jq -r .fleet.connected <<<"$js") == true ]] || kw_fail "status of $ns does not show the broker connected"
+        prom=$("$KNOCKWATCH" metrics --runtime-dir="$KW_TMP/daemon-$ns/run") || kw_fail "knockwatch metrics of $ns failed"
+        for why in replayed bad-mac expired prefix; do
+                grep -qx "knockwatch_fleet_rejected_total{reason=\"$why\"} 1" <<<"$prom" ||
+                        kw_fail "the metrics of $ns do not count one $why message: $(grep fleet_rejected <<<"$prom")"
+        done
+        grep -qx "knockwatch_fleet_connected 1" <<<"$prom" || kw_fail "the metrics of $ns do not show the broker connected"
 done
 kw_fleet_set_lacks "$NS1" ssh4 198.51.100.215 || kw_fail "a past expiry was applied"
 kw_fleet_set_lacks "$NS1" ssh4 198.51.100.0 || kw_fail "a /24 was applied to a set of single addresses"
-kw_pass "a replayed message, a bad HMAC, a past expiry and a prefix wider than the set's are ignored, logged and counted on both hosts"
+kw_pass "a replayed message, a bad HMAC, a past expiry and a prefix wider than the set's are ignored, logged and counted (status, metrics) on both hosts"
 
 # --- the broker stopped ----------------------------------------------------------------------
 kw_knock "$SRV4" tcp:3721 tcp:4728 tcp:6742

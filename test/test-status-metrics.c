@@ -5,12 +5,15 @@
  * source's path with quotes, backslashes, a newline, invalid UTF-8) stays inside its
  * quotes; the most doors fit. And the StatusWriter on a real sd-event loop writes the
  * metrics file next to the status file, mode 0644, one write for a burst of changes,
- * and reports a metrics file it cannot write once, and once more when it can again. */
+ * and reports a metrics file it cannot write once, and once more when it can again.
+ * Every family written is named in knockwatch(8). */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "metrics.h"
 #include "prom-parse.h"
 #include "state.h"
@@ -93,6 +96,91 @@ TEST(format) {
         ASSERT_CONTAINS(text, "# HELP knockwatch_grants_total ");
 }
 
+TEST(fleet) {
+        DaemonStatus s;
+
+        sample_status(&s);
+        ASSERT_TRUE(metrics_format(&s, text, sizeof(text)) > 0);
+        ASSERT_TRUE(strstr(text, "knockwatch_fleet") == NULL);   /* no --fleet, no fleet metrics */
+
+        snprintf(s.fleet_broker, sizeof(s.fleet_broker), "mqtts://192.0.2.10:8883");
+        snprintf(s.fleet_name, sizeof(s.fleet_name), "default");
+        s.fleet_connected = 1;
+        s.fleet_connects = 2;
+        s.fleet_disconnects = 1;
+        s.fleet_connect_failures = 3;
+        s.fleet_published = 40;
+        s.fleet_acked = 38;
+        s.fleet_queued = 2;
+        s.fleet_dropped = 4;
+        s.fleet_received = 17;
+        s.fleet_accepted = 12;
+        s.fleet_own = 5;
+        s.fleet_rejected[FLEET_REJECT_BAD_MAC] = 6;
+        s.fleet_rejected[FLEET_REJECT_PREFIX] = 7;
+        s.fleet_rejected_other = 8;
+        ASSERT_TRUE(metrics_format(&s, text, sizeof(text)) > 0);
+        assert_valid(text);
+        ASSERT_VALUE("knockwatch_fleet_connected", 1);
+        ASSERT_VALUE("knockwatch_fleet_connects_total", 2);
+        ASSERT_VALUE("knockwatch_fleet_disconnects_total", 1);
+        ASSERT_VALUE("knockwatch_fleet_connect_failures_total", 3);
+        ASSERT_VALUE("knockwatch_fleet_published_total", 40);
+        ASSERT_VALUE("knockwatch_fleet_acked_total", 38);
+        ASSERT_VALUE("knockwatch_fleet_queued", 2);
+        ASSERT_VALUE("knockwatch_fleet_dropped_total", 4);
+        ASSERT_VALUE("knockwatch_fleet_received_total", 17);
+        ASSERT_VALUE("knockwatch_fleet_accepted_total", 12);
+        ASSERT_VALUE("knockwatch_fleet_own_total", 5);
+        ASSERT_VALUE("knockwatch_fleet_rejected_total{reason=\"bad-mac\"}", 6);
+        ASSERT_VALUE("knockwatch_fleet_rejected_total{reason=\"prefix\"}", 7);
+        ASSERT_VALUE("knockwatch_fleet_rejected_total{reason=\"replayed\"}", 0);
+        ASSERT_VALUE("knockwatch_fleet_rejected_total{reason=\"other\"}", 8);
+        ASSERT_CONTAINS(text, "# TYPE knockwatch_fleet_queued gauge\n");
+        ASSERT_CONTAINS(text, "# TYPE knockwatch_fleet_rejected_total counter\n");
+}
+
+/* Every family the daemon writes, the fleet's included, is named in knockwatch(8). */
+TEST(documented) {
+        _cleanup_free_ char *man = NULL;
+        char path[4096];
+        const char *srcdir = getenv("KW_SRCDIR");
+        DaemonStatus s;
+        FILE *f;
+        size_t n = 0;
+
+        if (!srcdir) {
+                printf("skipped: documented: KW_SRCDIR is not set (run under meson test)\n");
+                return;
+        }
+        snprintf(path, sizeof(path), "%s/man/knockwatch.8", srcdir);
+        f = fopen(path, "re");
+        ASSERT_TRUE(f != NULL);
+        man = malloc(1 << 20);
+        ASSERT_TRUE(man != NULL);
+        n = fread(man, 1, (1 << 20) - 1, f);
+        fclose(f);
+        man[n] = 0;
+
+        sample_status(&s);
+        snprintf(s.fleet_broker, sizeof(s.fleet_broker), "mqtts://192.0.2.10:8883");
+        ASSERT_TRUE(metrics_format(&s, text, sizeof(text)) > 0);
+        for (const char *p = text; (p = strstr(p, "# TYPE ")); ) {
+                char name[128];
+                size_t len;
+
+                p += STRLEN("# TYPE ");
+                len = strcspn(p, " ");
+                ASSERT_TRUE(len < sizeof(name));
+                memcpy(name, p, len);
+                name[len] = 0;
+                if (!strstr(man, name)) {
+                        fprintf(stderr, "%s: metric %s is not in knockwatch(8)\n", path, name);
+                        abort();
+                }
+        }
+}
+
 TEST(outside_text_in_labels) {
         DaemonStatus s;
 
@@ -127,6 +215,9 @@ TEST(no_doors_and_most_doors) {
                 s.door[i].live_grants = UINT64_MAX;
         }
         memset(s.source, 'x', sizeof(s.source) - 1);
+        memset(s.fleet_broker, 'x', sizeof(s.fleet_broker) - 1);   /* the fleet's metrics too */
+        for (int r = 0; r < _FLEET_REJECT_MAX; r++)
+                s.fleet_rejected[r] = UINT64_MAX;
         ASSERT_TRUE(metrics_format(&s, text, sizeof(text)) > 0);
         assert_valid(text);
         ASSERT_ERROR(metrics_format(&s, text, 2000), ENOBUFS);
@@ -312,6 +403,8 @@ TEST(writer_writes_metrics_file) {
 
 int main(void) {
         RUN(format);
+        RUN(fleet);
+        RUN(documented);
         RUN(outside_text_in_labels);
         RUN(no_doors_and_most_doors);
         RUN(checker_refuses);
