@@ -63,6 +63,7 @@ typedef enum OpKind {
         OP_RESTORE,    /* put back after a reload, with the time left */
         OP_REVOKE,     /* a closing sequence completed */
         OP_TOTP_PORT,  /* a port of a live window of a rotating door, into totp_ports */
+        OP_TOTP_PORT_REMOVE, /* … out of it: no live window needs it any more */
 } OpKind;
 
 typedef struct PendingOp {
@@ -71,7 +72,7 @@ typedef struct PendingOp {
         char set[DOOR_SET_NAME_MAX];
         KnockAddr addr;      /* masked to prefix: what the set's element is */
         unsigned prefix;     /* the set's prefix length (32, 128, or its "/N") */
-        KnockStep step;      /* OP_TOTP_PORT: the port, instead of addr */
+        KnockStep step;      /* OP_TOTP_PORT*: the port, instead of addr */
         const char *reason;  /* for the audit record: "sequence", "totp" (static) */
         uint64_t timeout_ms;
         GrantSetId set_id;   /* of the set, as the doors were read */
@@ -116,6 +117,7 @@ typedef struct Daemon {
         size_t n_ports_logged;
         bool ports_failed;             /* an add to totp_ports failed: give all of them again */
         bool windows_cut_warned;
+        bool windows_used;             /* a window was used up: work them out after this line */
         usec_t replay_warned;
         bool table_missing;
         bool ruleset_dirty;
@@ -371,10 +373,17 @@ static void windows_arm(Daemon *d, usec_t delay) {
 }
 
 /* The result of an add to totp_ports: an error means a rotating door's knocks on that port
- * are not logged, so they cannot open it. */
+ * are not logged, so they cannot open it. A removal that fails leaves the port logged until
+ * it expires, which opens nothing: said at debug level only (gone already is no error). */
 static void on_port_result(Daemon *d, const PendingOp *op, const char *label, int error) {
         char step[KNOCK_STEP_STRLEN];
 
+        if (op->kind == OP_TOTP_PORT_REMOVE) {
+                if (error < 0 && error != -ENOENT)
+                        log_debug_errno(error, "Could not remove %s from set %s: %m",
+                                        knock_step_format(&op->step, step), label);
+                return;
+        }
         if (error >= 0) {
                 if (d->ports_error_logged)
                         log_notice("Adding ports to set %s works again.", label);
@@ -409,7 +418,7 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
         set_label(d, op->set, label, sizeof(label));
         status_changed(d);
 
-        if (op->kind == OP_TOTP_PORT) {
+        if (op->kind == OP_TOTP_PORT || op->kind == OP_TOTP_PORT_REMOVE) {
                 on_port_result(d, op, label, error);
                 return;
         }
@@ -454,6 +463,7 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
                 }
                 break;
         case OP_TOTP_PORT:
+        case OP_TOTP_PORT_REMOVE:
                 break;
         case OP_REVOKE:
                 (void) grants_remove(d->grants, op->door, &op->addr, NULL);
@@ -503,13 +513,15 @@ static int daemon_queue(Daemon *d, const PendingOp *op) {
                 daemon_commit(d);
         if (op->kind == OP_REVOKE)
                 r = nft_queue_delete(d->nft, &d->options.table, op->set, &op->addr, d->n_pending);
-        else if (op->kind == OP_TOTP_PORT) {
+        else if (op->kind == OP_TOTP_PORT || op->kind == OP_TOTP_PORT_REMOVE) {
                 uint8_t key[NFT_KEY_MAX];
                 size_t len = nft_concat_key_proto_port(op->step.proto == KNOCK_PROTO_UDP ? IPPROTO_UDP :
                                                        IPPROTO_TCP, op->step.value, key);
 
-                r = nft_queue_add_key(d->nft, &d->options.table, op->set, key, len, op->timeout_ms,
-                                      d->n_pending);
+                r = op->kind == OP_TOTP_PORT_REMOVE ?
+                        nft_queue_delete_key(d->nft, &d->options.table, op->set, key, len, d->n_pending) :
+                        nft_queue_add_key(d->nft, &d->options.table, op->set, key, len, op->timeout_ms,
+                                          d->n_pending);
         } else
                 r = nft_queue_add(d->nft, &d->options.table, op->set, &op->addr, op->timeout_ms, d->n_pending);
         if (r < 0)
@@ -660,8 +672,11 @@ static void on_detector_action(Daemon *d, const DetectorAction *a, const KnockEv
                 return;
         }
         /* The set is there: only now may a window be used up. */
-        if (ref->window && !daemon_accept_window(d, door, ref, a))
-                return;
+        if (ref->window) {
+                if (!daemon_accept_window(d, door, ref, a))
+                        return;
+                d->windows_used = true;
+        }
         op.event_time = event->time;
         op.read_time = read_time;
         if (ref->window)
@@ -698,6 +713,8 @@ static void note_rejected(Daemon *d, const SourceLine *line, const char *reason)
         d->reject_warned = now;
         d->rejected_unwarned = 0;
 }
+
+static int daemon_update_windows(Daemon *d, bool all_ports);
 
 static int on_source_line(Source *s, const SourceLine *line, void *userdata) {
         Daemon *d = userdata;
@@ -744,6 +761,12 @@ static int on_source_line(Source *s, const SourceLine *line, void *userdata) {
         n = detector_feed(d->detector, &event, now_usec(CLOCK_MONOTONIC), d->actions, d->n_actions);
         for (size_t i = 0; i < n; i++)
                 on_detector_action(d, &d->actions[i], &event, line->read_time);
+        /* Not inside the loop: this replaces d->actions and d->refs. The used window leaves
+         * the detector, and its ports totp_ports, before the next line. */
+        if (d->windows_used) {
+                d->windows_used = false;
+                (void) daemon_update_windows(d, false);
+        }
         return 0;
 }
 
@@ -794,26 +817,36 @@ static usec_t doors_max_window(const Door *doors, size_t n) {
 
 /* ---- rotating doors ---------------------------------------------------------------- */
 
-/* When was totp_ports last given port p until (0: not given)? Both lists are sorted. */
-static usec_t port_logged_until(const Daemon *d, const TotpPort *p) {
-        size_t lo = 0, hi = d->n_ports_logged;
+/* Port p in list (sorted by protocol, then port, as totp_state_ports() gives them), or NULL. */
+static const TotpPort *port_find(const TotpPort *list, size_t n, const TotpPort *p) {
+        size_t lo = 0, hi = n;
 
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                const TotpPort *q = &d->ports_logged[mid];
+                const TotpPort *q = &list[mid];
 
                 if (q->proto == p->proto && q->port == p->port)
-                        return q->until;
+                        return q;
                 if (q->proto < p->proto || (q->proto == p->proto && q->port < p->port))
                         lo = mid + 1;
                 else
                         hi = mid;
         }
-        return 0;
+        return NULL;
+}
+
+/* When was totp_ports last given port p until (0: not given)? */
+static usec_t port_logged_until(const Daemon *d, const TotpPort *p) {
+        const TotpPort *q = port_find(d->ports_logged, d->n_ports_logged, p);
+
+        return q ? q->until : 0;
 }
 
 /* Queue the ports of the live windows into totp_ports, each expiring when no window needs
- * it any more: all of them, or only those new or needed for longer than they were given. */
+ * it any more: all of them, or only those new or needed for longer than they were given.
+ * A port given before that no live window needs now (its window was used, or the clock
+ * was set back) is taken out at once, unless it is about to expire anyway: a sequence
+ * seen once is then not even logged when it is sent again. */
 static void daemon_queue_ports(Daemon *d, usec_t now, bool all) {
         _cleanup_free_ TotpPort *copy = NULL;
         size_t n;
@@ -822,6 +855,15 @@ static void daemon_queue_ports(Daemon *d, usec_t now, bool all) {
         if (all || d->ports_failed)
                 d->n_ports_logged = 0;
         d->ports_failed = false;
+        for (size_t i = 0; i < d->n_ports_logged; i++) {
+                const TotpPort *q = &d->ports_logged[i];
+                PendingOp op = { .kind = OP_TOTP_PORT_REMOVE, .step = { q->proto, q->port } };
+
+                if (q->until <= now + USEC_PER_SEC || port_find(ports, n, q))
+                        continue;
+                (void) snprintf(op.set, sizeof(op.set), "%s", TOTP_PORTS_SET);
+                (void) daemon_queue(d, &op);
+        }
         for (size_t i = 0; i < n; i++) {
                 const TotpPort *p = &ports[i];
                 PendingOp op = { .kind = OP_TOTP_PORT, .step = { p->proto, p->port } };

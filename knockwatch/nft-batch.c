@@ -74,6 +74,11 @@ int nft_queue_delete(Nft *n, const NftTable *t, const char *set, const KnockAddr
         return nft_queue(n, NFT_OP_DELETE, t, set, addr, addr->bytes, knock_addr_len(addr), 0, cookie);
 }
 
+int nft_queue_delete_key(Nft *n, const NftTable *t, const char *set, const void *key, size_t len,
+                         uintptr_t cookie) {
+        return nft_queue(n, NFT_OP_DELETE, t, set, NULL, key, len, 0, cookie);
+}
+
 size_t nft_pending(const Nft *n) {
         return n->n_queued;
 }

@@ -149,6 +149,9 @@ size_t nft_concat_key_proto_port(uint8_t proto, uint16_t port, uint8_t ret[stati
 /* Delete addr. A missing element comes back as -ENOENT. */
 int nft_queue_delete(Nft *n, const NftTable *t, const char *set, const KnockAddr *addr,
                      uintptr_t cookie);
+/* The same for an element whose key is not an address (as nft_queue_add_key()). */
+int nft_queue_delete_key(Nft *n, const NftTable *t, const char *set, const void *key, size_t len,
+                         uintptr_t cookie);
 size_t nft_pending(const Nft *n);
 
 /* error: 0 (committed) or -errno for that operation. */

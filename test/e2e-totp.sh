@@ -4,11 +4,12 @@
 # e2e-totp.sh — a rotating (TOTP) door through the whole daemon, on the real kernel.
 #
 # The cases of issue 10, "Tests": the door opens with knockwatch knock and with
-# scripts/knock (bash and dash); the same sequence sent again from another address in
-# the same window opens nothing; a used window's sequence opens nothing again, the next
-# window's does; a wrong key opens nothing; a knock straddling a step boundary opens;
-# only totp_ports (and static doors' ports) reach the kernel log, so a SYN to another
-# port of the range leaves no line; a key file with mode 0644 is refused, naming it.
+# scripts/knock (bash and dash); a used window's ports leave totp_ports at once; the same
+# sequence sent again from another address in the same window opens nothing; a used
+# window's sequence opens nothing again, the next window's does; a wrong key opens
+# nothing; a knock straddling a step boundary opens; only totp_ports (and static doors'
+# ports) reach the kernel log, so a SYN to another port of the range leaves no line; a key
+# file with mode 0644 is refused, naming it.
 # Slot 51 (198.51.100.161-167, 2001:db8::33:1-7).
 
 # shellcheck source=test/lib.sh
@@ -102,6 +103,16 @@ sleep 10
 t=$(now)
 knock_at "$CLI4" "$t"
 wait_open "$CLI4" "a fresh window"
+# The used window's ports leave totp_ports at once, all but those a later window shares.
+ports_of() { "$KNOCKWATCH" totp ssh --key "$KEY" --time "$1" --door-spec "$DOOR_SPEC" | tr ' ' '\n' | sed 's/^tcp://'; }
+keep=" $(ports_of $((t + 10)) | tr '\n' ' ') $(ports_of $((t + 20)) | tr '\n' ' ') $(ports_of $((t + 30)) | tr '\n' ' ') "
+port_logged() { kw_srv nft get element inet knockwatch totp_ports "{ tcp . $1 }" >/dev/null 2>&1; }
+for p in $(ports_of "$t"); do
+        [[ $keep == *" $p "* ]] && continue
+        kw_wait_until 2 eval "! port_logged $p" ||
+                kw_fail "tcp:$p of the used window is still in totp_ports: $(kw_srv nft list set inet knockwatch totp_ports)"
+done
+kw_pass "a used window's ports leave totp_ports at once"
 knock_at "$CLI4B" "$t"
 stays_shut "$CLI4B" "the same sequence from another address"
 kw_pass "the same sequence sent again from another address in the same step opens nothing"
