@@ -9,6 +9,7 @@
  * hanging the open; it is refused as "not a regular file" right after.
  */
 #include <dirent.h>
+#include <endian.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -119,9 +120,64 @@ char *base32_encode(const void *data, size_t n, char *buf, size_t size) {
 
 /* ---- trust ---- */
 
-/* A POSIX access ACL on the file: then the group bits of its mode are the ACL's mask. */
-static bool has_access_acl(int fd) {
-        return fgetxattr(fd, "system.posix_acl_access", NULL, 0) > 0;
+/* The POSIX access ACL of a file, in the binary form of its xattr
+ * (linux/posix_acl_xattr.h): a little-endian version 2, then entries of a 16-bit tag, 16-bit
+ * permissions and a 32-bit id. */
+#define ACL_XATTR "system.posix_acl_access"
+#define ACL_XATTR_VERSION 2U
+#define ACL_ENTRIES_MAX 32
+enum {
+        ACL_TAG_USER = 0x02,
+        ACL_TAG_GROUP_OBJ = 0x04,
+        ACL_TAG_GROUP = 0x08,
+};
+
+/* 0 if the file has no access ACL; 1 if it has one that lets in nobody but its owner and
+ * euid (a named user other than euid, a named group or the owning group with any
+ * permission is too many); -EPERM with *ret_who saying whom it lets in as well. Then the
+ * group bits of the mode are the ACL's mask. */
+static int access_acl_check(int fd, uid_t euid, char *ret_who, size_t size) {
+        uint8_t buf[4 + 8 * ACL_ENTRIES_MAX];
+        ssize_t n = fgetxattr(fd, ACL_XATTR, buf, sizeof(buf));
+        uint32_t version;
+
+        if (n < 0) {
+                if (errno == ENODATA || errno == EOPNOTSUPP)
+                        return 0;
+                if (errno == ERANGE)
+                        (void) snprintf(ret_who, size, "more than %d entries", ACL_ENTRIES_MAX);
+                else
+                        (void) snprintf(ret_who, size, "an ACL that cannot be read");
+                return -EPERM;
+        }
+        memcpy(&version, buf, sizeof(version));
+        if (n < 4 || (n - 4) % 8 != 0 || le32toh(version) != ACL_XATTR_VERSION) {
+                (void) snprintf(ret_who, size, "an ACL of an unknown form");
+                return -EPERM;
+        }
+        for (ssize_t off = 4; off < n; off += 8) {
+                uint16_t tag, perm;
+                uint32_t id;
+
+                memcpy(&tag, buf + off, 2);
+                memcpy(&perm, buf + off + 2, 2);
+                memcpy(&id, buf + off + 4, 4);
+                tag = le16toh(tag);
+                perm = le16toh(perm) & 07;
+                id = le32toh(id);
+                if (perm == 0)
+                        continue;
+                if (tag == ACL_TAG_USER && id != euid)
+                        (void) snprintf(ret_who, size, "uid %u", (unsigned) id);
+                else if (tag == ACL_TAG_GROUP)
+                        (void) snprintf(ret_who, size, "gid %u", (unsigned) id);
+                else if (tag == ACL_TAG_GROUP_OBJ)
+                        (void) snprintf(ret_who, size, "its group");
+                else
+                        continue;
+                return -EPERM;
+        }
+        return 1;
 }
 
 int key_check_fd(int fd, const char *path, KeyTrust trust, bool directory, char **ret_error) {
@@ -143,8 +199,17 @@ int key_check_fd(int fd, const char *path, KeyTrust trust, bool directory, char 
                                  trust == KEY_TRUST_ROOT ? "" : " nor by this user");
 
         refused = S_IRWXG | S_IRWXO;
-        if (trust == KEY_TRUST_CREDENTIAL && has_access_acl(fd))
-                refused = S_IRWXO;
+        if (trust == KEY_TRUST_CREDENTIAL) {
+                /* systemd on tmpfs: root's, mode 0440, an ACL for the service's user. */
+                char who[64];
+                int r = access_acl_check(fd, euid, who, sizeof(who));
+
+                if (r < 0)
+                        return set_error(ret_error, r, "%s %s has an ACL that lets %s in as well; "
+                                         "refusing it (setfacl -b it)", what, path, who);
+                if (r > 0)
+                        refused = S_IRWXO;
+        }
         if (st.st_mode & refused)
                 return set_error(ret_error, -EPERM, "%s %s is %s by group or others (mode %04o); "
                                  "refusing it (chmod %s it)", what, path,
@@ -325,8 +390,25 @@ static TotpKey *key_list_add(KeyList *l) {
         return &l->keys[l->n++];
 }
 
-static int compare_users(const void *a, const void *b) {
-        return strcmp(((const TotpKey *) a)->user, ((const TotpKey *) b)->user);
+/* Sort keys by user in place. Not qsort(): glibc's may copy elements into a heap buffer
+ * that it frees unwiped; here the one copy is on the stack and wiped. An insertion sort,
+ * for at most KEY_USERS_MAX + 1 keys, once per load. */
+static void sort_keys(TotpKey *keys, size_t n) {
+        TotpKey tmp;
+
+        for (size_t i = 1; i < n; i++) {
+                size_t j = i;
+
+                if (strcmp(keys[i - 1].user, keys[i].user) <= 0)
+                        continue;
+                tmp = keys[i];
+                while (j > 0 && strcmp(keys[j - 1].user, tmp.user) > 0) {
+                        keys[j] = keys[j - 1];
+                        j--;
+                }
+                keys[j] = tmp;
+        }
+        totp_key_wipe(&tmp);
 }
 
 /* dir/name, for messages; cut if absurdly long. */
@@ -584,7 +666,7 @@ int totp_keys_load(const char *keyname, const char *key_dir, const char *credent
                                  keyname, key_dir, keyname, key_dir, keyname);
         }
 
-        qsort(l.keys, l.n, sizeof(TotpKey), compare_users);
+        sort_keys(l.keys, l.n);
         *ret_keys = TAKE_PTR(l.keys);
         *ret_n = l.n;
         l.n = l.allocated = 0;

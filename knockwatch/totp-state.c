@@ -3,9 +3,14 @@
  * totp-state.c — see totp-state.h.
  *
  * The state file of door NAME is STATE_DIR/totp-NAME.last: one line per key that ever
- * succeeded, "USER T" (USER "-" for the door's own key), rewritten whole (and fsync'ed)
- * before each grant. A line that does not parse makes the whole file count as "every key
- * succeeded at the current window" (nothing live now opens): reject rather than guess.
+ * succeeded, "USER T STEP" (USER "*", which no user name can be, for the door's own key;
+ * STEP the door's step in seconds then), rewritten whole (and fsync'ed) before each grant.
+ * A success saved at another step than the door's now is converted by time
+ * (totp_last_convert()), so that changing the step neither reopens a used window nor shuts
+ * the door for good. Lines of users whose keys are not loaded now are kept as they are:
+ * a key taken away and given back finds its success again. A line that does not parse
+ * makes the whole file count as "every key succeeded at the current window" (nothing
+ * live now opens): reject rather than guess.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,10 +24,13 @@
 #include "string-util.h"
 #include "totp-state.h"
 
-/* A line "USER T\n" per key: 32 + 1 + 20 + 1 bytes at most, KEY_USERS_MAX users and the
- * door's own key. */
-#define STATE_LINE_MAX (TOTP_NAME_MAX + 22)
+/* A line "USER T STEP\n" per key: 32 + 1 + 20 + 1 + 3 + 1 bytes at most, KEY_USERS_MAX
+ * users and the door's own key; as much again for the lines of users not loaded now (more
+ * of those are dropped, the oldest first). */
+#define STATE_OWN_KEY "*"
+#define STATE_LINE_MAX (TOTP_NAME_MAX + 26)
 #define STATE_TEXT_MAX ((KEY_USERS_MAX + 1) * STATE_LINE_MAX)
+#define TOTP_STATE_FILE_MAX (2 * STATE_TEXT_MAX)
 
 typedef struct TotpDoorState {
         bool rotating;          /* a totp door */
@@ -33,6 +41,8 @@ typedef struct TotpDoorState {
         TotpKey *keys;
         size_t n_keys;
         uint64_t *last;         /* per key: the last successful window, or TOTP_NEVER */
+        char *others;           /* the state file's lines of users not loaded now */
+        size_t others_len;      /* … at most STATE_TEXT_MAX bytes */
 } TotpDoorState;
 
 struct TotpState {
@@ -47,6 +57,8 @@ struct TotpState {
 static void door_state_done(TotpDoorState *d) {
         d->keys = totp_keys_free(d->keys, d->n_keys);
         d->last = mfree(d->last);
+        d->others = mfree(d->others);
+        d->others_len = 0;
         d->n_keys = 0;
 }
 
@@ -76,50 +88,89 @@ static void state_file_name(const char *door, char buf[static DOOR_NAME_MAX + 16
         (void) snprintf(buf, DOOR_NAME_MAX + 16, "totp-%s.last", door);
 }
 
-/* The last successes of door d's keys from its state file in state_dir (if any). */
+/* Keep line (NUL-terminated, without its newline) of a user not loaded now, if it fits. */
+static void keep_other(TotpDoorState *d, const char *line) {
+        size_t n = strlen(line);
+
+        if (!d->others && !(d->others = malloc(STATE_TEXT_MAX)))
+                return;
+        if (d->others_len + n + 1 > STATE_TEXT_MAX)
+                return;
+        memcpy(d->others + d->others_len, line, n);
+        d->others[d->others_len + n] = '\n';
+        d->others_len += n + 1;
+}
+
+/* One line "USER T STEP" (without its newline, cut at its spaces): 0, or -EINVAL. */
+static int parse_success(char *line, const char **ret_user, uint64_t *ret_t, uint32_t *ret_step) {
+        char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+        uint64_t t, step;
+
+        if (!sp2)
+                return -EINVAL;
+        *sp1 = *sp2 = 0;
+        if (parse_uint(sp1 + 1, strlen(sp1 + 1), UINT64_MAX - 1, &t) < 0 ||
+            parse_uint(sp2 + 1, strlen(sp2 + 1), TOTP_STEP_MAX_SEC, &step) < 0 || step < TOTP_STEP_MIN_SEC ||
+            (!streq(line, STATE_OWN_KEY) && !totp_name_valid(line)))
+                return -EINVAL;
+        *ret_user = streq(line, STATE_OWN_KEY) ? "" : line;
+        *ret_t = t;
+        *ret_step = (uint32_t) step;
+        return 0;
+}
+
+/* The last successes of door d's keys from its state file in state_dir (if any), where
+ * they are later than what d holds already. */
 static void read_successes(const char *state_dir, TotpDoorState *d, usec_t now) {
         _cleanup_free_ char *text = NULL;
         char name[DOOR_NAME_MAX + 16];
+        uint64_t floor;
         int n;
 
         if (!state_dir)
                 return;
-        text = malloc(STATE_TEXT_MAX + 1);
+        text = malloc(TOTP_STATE_FILE_MAX + 1);
         if (!text)
                 goto broken;
         state_file_name(d->name, name);
-        n = state_read(state_dir, name, text, STATE_TEXT_MAX + 1);
+        n = state_read(state_dir, name, text, TOTP_STATE_FILE_MAX + 1);
         if (n == -ENOENT)
                 return;
         /* A NUL inside is no line of ours: the whole file counts as broken. */
         if (n >= 0 && strlen(text) != (size_t) n)
                 goto broken;
         for (char *line = text, *nl; n >= 0 && *line; line = nl + 1) {
-                char *space;
+                char copy[STATE_LINE_MAX + 1];
+                const char *user;
+                uint32_t step;
                 uint64_t t;
+                bool loaded = false;
 
                 nl = strchr(line, '\n');
-                if (!nl)
+                if (!nl || (size_t) (nl - line) > STATE_LINE_MAX)
                         goto broken;
                 *nl = 0;
-                space = strchr(line, ' ');
-                if (!space)
+                memcpy(copy, line, (size_t) (nl - line) + 1);
+                if (parse_success(line, &user, &t, &step) < 0)
                         goto broken;
-                *space = 0;
-                if (parse_uint(space + 1, strlen(space + 1), UINT64_MAX - 1, &t) < 0 ||
-                    (!streq(line, "-") && !totp_name_valid(line)))
-                        goto broken;
+                t = totp_last_convert(t, step, d->params.step);
                 for (size_t k = 0; k < d->n_keys; k++)
-                        if (streq(d->keys[k].user, streq(line, "-") ? "" : line) &&
-                            (d->last[k] == TOTP_NEVER || t > d->last[k]))
-                                d->last[k] = t;
+                        if (streq(d->keys[k].user, user)) {
+                                loaded = true;
+                                if (d->last[k] == TOTP_NEVER || t > d->last[k])
+                                        d->last[k] = t;
+                        }
+                if (!loaded)
+                        keep_other(d, copy);
         }
         if (n >= 0)
                 return;
 broken:
         /* Unreadable or malformed: no window live now may open (but later ones will). */
+        floor = totp_counter(now, d->params.step) + 1;
         for (size_t k = 0; k < d->n_keys; k++)
-                d->last[k] = totp_counter(now, d->params.step) + 1;
+                if (d->last[k] == TOTP_NEVER || d->last[k] < floor)
+                        d->last[k] = floor;
 }
 
 int totp_state_load(TotpState *s, const Door *doors, size_t n, const char *key_dir,
@@ -181,7 +232,8 @@ int totp_state_load(TotpState *s, const Door *doors, size_t n, const char *key_d
                                         continue;
                                 for (size_t m = 0; m < o->n_keys; m++)
                                         if (streq(o->keys[m].user, d->keys[k].user) && o->last[m] != TOTP_NEVER)
-                                                d->last[k] = o->last[m];
+                                                d->last[k] = totp_last_convert(o->last[m], o->params.step,
+                                                                               d->params.step);
                         }
                 }
                 read_successes(dir, d, now);
@@ -288,7 +340,7 @@ static int write_successes(const TotpState *s, const TotpDoorState *d, size_t k,
 
         if (!s->state_dir)
                 return 0;
-        text = malloc(STATE_TEXT_MAX);
+        text = malloc(TOTP_STATE_FILE_MAX);
         if (!text)
                 return -ENOMEM;
         for (size_t i = 0; i < d->n_keys; i++) {
@@ -297,11 +349,16 @@ static int write_successes(const TotpState *s, const TotpDoorState *d, size_t k,
 
                 if (last == TOTP_NEVER)
                         continue;
-                m = snprintf(text + len, STATE_TEXT_MAX - len, "%s %llu\n",
-                             d->keys[i].user[0] ? d->keys[i].user : "-", (unsigned long long) last);
+                m = snprintf(text + len, STATE_TEXT_MAX - len, "%s %llu %u\n",
+                             d->keys[i].user[0] ? d->keys[i].user : STATE_OWN_KEY, (unsigned long long) last,
+                             (unsigned) d->params.step);
                 if (m < 0 || (size_t) m >= STATE_TEXT_MAX - len)
                         return -E2BIG;
                 len += (size_t) m;
+        }
+        if (d->others_len > 0) {
+                memcpy(text + len, d->others, d->others_len);
+                len += d->others_len;
         }
         state_file_name(d->name, name);
         return state_write_full(s->state_dir, name, text, len, 0600, 0);

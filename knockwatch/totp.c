@@ -133,6 +133,20 @@ usec_t totp_window_end(uint64_t t, uint32_t step) {
         return (t + 2) * step * USEC_PER_SEC;
 }
 
+uint64_t totp_last_convert(uint64_t last, uint32_t from, uint32_t to) {
+        uint64_t end;
+
+        if (last == TOTP_NEVER || from == to || from == 0 || to == 0)
+                return last;
+        /* Window last stops counting at the end of its step last+1 (totp_window_end), in
+         * seconds. Window t of `to` opens only for first knocks from the start of its step
+         * t-1 on: t > ceil(end / to) puts that start at or after end. */
+        if (last > UINT64_MAX / from - 2)
+                return TOTP_NEVER - 1;
+        end = (last + 2) * from;
+        return end / to + (end % to != 0);
+}
+
 bool totp_accept(uint64_t t, usec_t first_knock, uint32_t step, uint64_t last_success) {
         uint64_t t0;
 

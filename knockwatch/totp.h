@@ -95,6 +95,12 @@ usec_t totp_window_end(uint64_t t, uint32_t step);
  */
 bool totp_accept(uint64_t t, usec_t first_knock, uint32_t step, uint64_t last_success);
 
+/* A key's last success at step `from` as a window of step `to` (the door's step was
+ * changed): the window of `to` after which every window's first knock comes after the old
+ * window stopped counting. The same step, or TOTP_NEVER, is returned as it is; a value
+ * too large to convert saturates to TOTP_NEVER - 1 (no window opens). */
+uint64_t totp_last_convert(uint64_t last, uint32_t from, uint32_t to);
+
 typedef struct TotpWindow {
         size_t key;             /* index into the keys given to totp_windows_live() */
         uint64_t t;

@@ -145,7 +145,7 @@ sleep 10
 t=$(now)
 knock_at "$CLI4" "$t"
 wait_open "$CLI4" "a window before the restart"
-grep -qx -- "- $((t / 10))" "$KW_TMP/state/totp-ssh.last" ||
+grep -qx -- "\* $((t / 10)) 10" "$KW_TMP/state/totp-ssh.last" ||
         kw_fail "the state file does not hold window $((t / 10)): $(cat "$KW_TMP/state/totp-ssh.last" 2>&1)"
 expire "$CLI4"
 kw_daemon_stop

@@ -337,15 +337,16 @@ TEST(trust_owner) {
         }
 }
 
-/* A POSIX access ACL (the xattr's binary form): owner r, user uid r, group none, mask r. */
-static int set_acl_user_read(const char *p, uid_t uid) {
+/* A POSIX access ACL (the xattr's binary form): owner r, user uid r, the owning group
+ * group_perm, mask r. */
+static int set_acl(const char *p, uid_t uid, uint16_t group_perm) {
         struct {
                 uint16_t tag, perm;
                 uint32_t id;
         } __attribute__((packed)) e[] = {
                 { 0x01, 4, UINT32_MAX },  /* ACL_USER_OBJ */
                 { 0x02, 4, uid },         /* ACL_USER */
-                { 0x04, 0, UINT32_MAX },  /* ACL_GROUP_OBJ */
+                { 0x04, group_perm, UINT32_MAX },  /* ACL_GROUP_OBJ */
                 { 0x10, 4, UINT32_MAX },  /* ACL_MASK */
                 { 0x20, 0, UINT32_MAX },  /* ACL_OTHER */
         };
@@ -355,6 +356,10 @@ static int set_acl_user_read(const char *p, uid_t uid) {
         memcpy(buf, &version, 4);
         memcpy(buf + 4, e, sizeof(e));
         return setxattr(p, "system.posix_acl_access", buf, sizeof(buf), 0);
+}
+
+static int set_acl_user_read(const char *p, uid_t uid) {
+        return set_acl(p, uid, 0);
 }
 
 TEST(credentials) {
@@ -391,7 +396,8 @@ TEST(credentials) {
         load("sshx", path("creds"), 0, USERS(""), "credentials");
 
         /* Group or others may not read them either: 0440 without an ACL is refused, 0440
-         * as the mask of an ACL granting one user is what systemd makes on tmpfs. */
+         * as the mask of an ACL granting the service's user (this process) is what systemd
+         * makes on tmpfs; an ACL that lets another user in is refused, naming the user. */
         ASSERT_EQ(chmod(path("creds/knockwatch.key.sshx"), 0440), 0);
         load("sshx", path("creds"), EPERM, NULL, NULL, path("creds/knockwatch.key.sshx"), "mode 0440", NULL);
         if (set_acl_user_read(path("creds/knockwatch.key.sshx"), NOBODY) < 0)
@@ -401,6 +407,11 @@ TEST(credentials) {
 
                 ASSERT_EQ(stat(path("creds/knockwatch.key.sshx"), &st), 0);
                 ASSERT_EQ(st.st_mode & 0777, 0440);
+                load("sshx", path("creds"), EPERM, NULL, NULL, path("creds/knockwatch.key.sshx"),
+                     "lets uid 65534 in", NULL);
+                ASSERT_EQ(set_acl(path("creds/knockwatch.key.sshx"), geteuid(), 4), 0);
+                load("sshx", path("creds"), EPERM, NULL, NULL, "lets its group in", NULL);
+                ASSERT_EQ(set_acl_user_read(path("creds/knockwatch.key.sshx"), geteuid()), 0);
                 load("sshx", path("creds"), 0, USERS(""), "credentials");
                 /* ... but the key directory never takes an ACL's word for it. */
                 write_file(path("keys/acl.key"), 0600, line);

@@ -184,6 +184,15 @@ expect_steps "IPv6 TOTP knock" "$CLI6_LOG" "$want"
 expect_counters "IPv6 TOTP knock" 0 4 0 0
 kw_pass "$mode: the same over IPv6, with --door and the spec alone"
 
+# The whole comment of a set as knockwatch.nft(5) allows it: closing steps, fleet, a prefix.
+reset_counters
+kmsg_mark
+run_knock "$SRV4" --door-spec "$SPEC_TCP close tcp:1 tcp:2 fleet /24" --key "$KEY" --time "$T0"
+expect_ok "TOTP knock with a whole set comment"
+expect_steps "TOTP knock with a whole set comment" "$CLI4" "$want"
+expect_counters "TOTP knock with a whole set comment" 4 0 0 0
+kw_pass "$mode: --door-spec takes a whole set comment, closing steps, fleet and prefix included"
+
 want_udp=$(steps_at "$T0" "$SPEC_UDP" vpn)
 reset_counters
 kmsg_mark

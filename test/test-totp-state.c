@@ -4,8 +4,10 @@
  * real state directory: the detector's doors (the table's, then one per live window), the
  * ports for totp_ports, a window accepted once and never again (nor one below it), the
  * success read back by a new process, a state file that does not parse (no window live
- * now opens), a success that cannot be saved (no grant), users' keys, and a door whose
- * keys cannot be read (reported, naming the file; no windows).
+ * now opens, and no success is lowered), a door whose step changed (the success converted
+ * by time), the lines of users not loaded kept, a success that cannot be saved (no
+ * grant), users' keys, and a door whose keys cannot be read (reported, naming the file;
+ * no windows).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -155,12 +157,11 @@ TEST(windows_ports_accept) {
         {
                 char want[64];
 
-                (void) snprintf(want, sizeof(want), "- %llu\n", (unsigned long long) t);
+                (void) snprintf(want, sizeof(want), "* %llu 30\n", (unsigned long long) t);
                 ASSERT_STREQ(text, want);
         }
 
-        /* Now only t + 1 is live; its ports stay what they were (a window's ports never
-         * leave totp_ports early). */
+        /* Now only t + 1 is live. */
         out = mfree(out);
         refs = mfree(refs);
         ASSERT_OK(totp_state_detector_doors(s, doors, 2, now, &out, &refs, &n));
@@ -195,7 +196,8 @@ TEST(state_file_garbage) {
          * load time": the clock of the load, so the real one here. */
         usec_t now = now_usec(CLOCK_REALTIME);
         static const char *const bad[] = {
-                "- 12x\n", "-\n", "- 5", "Alice 5\n", "- 99999999999999999999999\n", "- 5\n\n", "- -1\n",
+                "* 12x 30\n", "*\n", "* 5 30", "Alice 5 30\n", "* 99999999999999999999999 30\n",
+                "* 5 30\n\n", "* -1 30\n", "* 5\n", "* 5 9\n", "* 5 601\n", "* 5 30 7\n", "* 5 030\n",
         };
         char path[300];
         size_t n;
@@ -224,7 +226,7 @@ TEST(state_file_garbage) {
         }
         /* A NUL byte inside: no line of ours either. */
         {
-                static const char nul[] = "- 5\0- 7\n";
+                static const char nul[] = "* 5 30\0* 7 30\n";
                 FILE *f = fopen(path, "we");
 
                 ASSERT_TRUE(f != NULL);
@@ -239,6 +241,116 @@ TEST(state_file_garbage) {
                 ASSERT_EQ(windows_of(refs, n), 0);
         }
         ASSERT_OK(unlink(path));
+}
+
+/* write_file NAME TEXT: the door ssh's state file. */
+static void write_state(const char *text) {
+        char path[300];
+        FILE *f;
+
+        (void) snprintf(path, sizeof(path), "%s/totp-ssh.last", state);
+        f = fopen(path, "we");
+        ASSERT_TRUE(f != NULL);
+        fputs(text, f);
+        fclose(f);
+}
+
+static void read_state(char *buf, size_t size) {
+        char path[300];
+        size_t n;
+        FILE *f;
+
+        (void) snprintf(path, sizeof(path), "%s/totp-ssh.last", state);
+        f = fopen(path, "re");
+        ASSERT_TRUE(f != NULL);
+        n = fread(buf, 1, size - 1, f);
+        buf[n] = 0;
+        fclose(f);
+}
+
+TEST(step_changed) {
+        _cleanup_(totp_state_freep) TotpState *s = NULL;
+        _cleanup_free_ Door *out = NULL;
+        _cleanup_free_ TotpRef *refs = NULL;
+        _cleanup_free_ char *error = NULL;
+        Door doors[2];
+        usec_t now = (usec_t) 1800000000 / 30 * 30 * USEC_PER_SEC + 10 * USEC_PER_SEC + 1;
+        uint64_t t = 1800000000 / 30;
+        char text[300], want[100];
+        size_t n;
+
+        /* Window t of step 30 used; then the door's step becomes 60 s. */
+        (void) snprintf(text, sizeof(text), "* %llu 30\n", (unsigned long long) t);
+        write_state(text);
+        doors[0] = door_of("knockwatch web: tcp:1000 tcp:2000 within 5s");
+        doors[1] = door_of("knockwatch ssh: totp key=ssh 4 tcp:20000-59999 step 60s within 10s");
+        ASSERT_OK(totp_state_new(&s));
+        ASSERT_EQ(totp_state_load(s, doors, 2, keys, NULL, state, NULL, NULL), 0);
+        /* Window t stopped counting at (t + 2) * 30 s: the 60 s windows whose first knock may
+         * come before that stay shut, the next opens. A bare T of step 30 would have shut
+         * the door for some 57 years. */
+        ASSERT_OK(totp_state_detector_doors(s, doors, 2, now, &out, &refs, &n));
+        for (size_t i = 0; i < n; i++)
+                if (refs[i].window)
+                        ASSERT_TRUE((refs[i].t - 1) * 60 >= (t + 2) * 30);
+        out = mfree(out);
+        refs = mfree(refs);
+        ASSERT_OK(totp_state_detector_doors(s, doors, 2, now + 60 * USEC_PER_SEC, &out, &refs, &n));
+        ASSERT_TRUE(windows_of(refs, n) > 0);
+        {
+                const TotpRef *r = find_window(refs, n, 0, ((t + 2) * 30 + 59) / 60 + 1);
+
+                ASSERT_TRUE(r != NULL);
+                ASSERT_EQ(totp_state_accept(s, r, now + 60 * USEC_PER_SEC, &error), 1);
+                (void) snprintf(want, sizeof(want), "* %llu 60\n", (unsigned long long) r->t);
+        }
+        read_state(text, sizeof(text));
+        ASSERT_STREQ(text, want);
+        /* And back to 30 s in the same process: converted again, nothing used reopens. */
+        doors_of(doors);
+        ASSERT_EQ(totp_state_load(s, doors, 2, keys, NULL, state, NULL, NULL), 0);
+        out = mfree(out);
+        refs = mfree(refs);
+        ASSERT_OK(totp_state_detector_doors(s, doors, 2, now + 60 * USEC_PER_SEC, &out, &refs, &n));
+        for (size_t i = 0; i < n; i++)
+                if (refs[i].window)
+                        ASSERT_TRUE((refs[i].t - 1) * 30 >= (((t + 2) * 30 + 59) / 60 + 1 + 2) * 60);
+        ASSERT_OK(unlink(strcat(strcpy(text, state), "/totp-ssh.last")));
+}
+
+TEST(others_kept_and_broken_never_lowers) {
+        _cleanup_(totp_state_freep) TotpState *s = NULL;
+        _cleanup_free_ Door *out = NULL;
+        _cleanup_free_ TotpRef *refs = NULL;
+        _cleanup_free_ char *error = NULL;
+        Door doors[2];
+        usec_t real = now_usec(CLOCK_REALTIME), later = real + 86400 * USEC_PER_SEC;
+        uint64_t t = totp_counter(later, 30);
+        char text[300], want[300];
+        size_t n;
+
+        /* bob's key is not loaded now: his line stays through the next write. The user "-"
+         * is no stand-in for the door's own key. */
+        write_state("bob 77 30\n- 99 30\n");
+        doors_of(doors);
+        ASSERT_OK(totp_state_new(&s));
+        ASSERT_EQ(totp_state_load(s, doors, 2, keys, NULL, state, NULL, NULL), 0);
+        ASSERT_OK(totp_state_detector_doors(s, doors, 2, later, &out, &refs, &n));
+        ASSERT_EQ(totp_state_accept(s, find_window(refs, n, 0, t), later, &error), 1);
+        read_state(text, sizeof(text));
+        (void) snprintf(want, sizeof(want), "* %llu 30\nbob 77 30\n- 99 30\n", (unsigned long long) t);
+        ASSERT_STREQ(text, want);
+
+        /* A day "later" (as a clock set forward then back would leave it), the file broken:
+         * the success carried in memory is later than "the window after now", and stays. */
+        write_state("garbage\n");
+        ASSERT_EQ(totp_state_load(s, doors, 2, keys, NULL, state, NULL, NULL), 0);
+        out = mfree(out);
+        refs = mfree(refs);
+        ASSERT_OK(totp_state_detector_doors(s, doors, 2, later, &out, &refs, &n));
+        ASSERT_TRUE(find_window(refs, n, 0, t) == NULL);
+        ASSERT_TRUE(find_window(refs, n, 0, t + 1) != NULL);
+        ASSERT_OK(unlink(strcat(strcpy(text, state), "/totp-ssh.last")));
 }
 
 TEST(cannot_save) {
@@ -342,6 +454,8 @@ int main(void) {
         RUN(windows_ports_accept);
         RUN(success_read_back);
         RUN(state_file_garbage);
+        RUN(step_changed);
+        RUN(others_kept_and_broken_never_lowers);
         RUN(cannot_save);
         RUN(users_and_missing_keys);
         teardown();

@@ -327,6 +327,31 @@ TEST(accept) {
         ASSERT_EQ(totp_window_start(0, 30), 0);
 }
 
+TEST(last_convert) {
+        uint64_t now_t30 = 1764650000 / 30, last;
+
+        ASSERT_EQ(totp_last_convert(100, 30, 30), 100);
+        ASSERT_EQ(totp_last_convert(TOTP_NEVER, 30, 60), TOTP_NEVER);
+        /* Window 100 of step 30 counts first knocks until 102 * 30 = 3060 s. At step 60,
+         * window 52 starts (step 51) at 3060 s: the first to open; window 51 (3000 s) not. */
+        ASSERT_EQ(totp_last_convert(100, 30, 60), 51);
+        ASSERT_TRUE(totp_accept(52, S(3060), 60, 51));
+        ASSERT_FALSE(totp_accept(51, S(3059), 60, 51));
+        /* Shorter: at step 10, window 307 starts at 3060 s. Not a multiple: rounded up. */
+        ASSERT_EQ(totp_last_convert(100, 30, 10), 306);
+        ASSERT_EQ(totp_last_convert(100, 30, 70), 44);   /* 3060 / 70 = 43.7 */
+        ASSERT_FALSE(totp_accept(44, S(3059), 70, 44));
+        ASSERT_TRUE(totp_accept(45, S(3080), 70, 44));
+        /* The step lengthened from 30 s to 60 s a moment after a success: a window a few
+         * minutes later opens (a bare T of step 30 would have shut the door for decades). */
+        last = totp_last_convert(now_t30, 30, 60);
+        ASSERT_TRUE(totp_accept(last + 1, S((last + 1) * 60), 60, last));
+        ASSERT_TRUE(last + 1 < (now_t30 * 30 + 300) / 60);
+        /* Too large to convert: no window ever. */
+        ASSERT_EQ(totp_last_convert(UINT64_MAX - 5, 600, 10), TOTP_NEVER - 1);
+        ASSERT_EQ(totp_last_convert(UINT64_MAX / 600 - 3, 600, 600 - 1), (UINT64_MAX / 600 - 1) * 600 / 599 + 1);
+}
+
 TEST(windows_live) {
         TotpKey keys[2] = {
                 { .user = "", .len = 20 },
@@ -464,6 +489,7 @@ int main(void) {
         RUN(derivation_properties);
         RUN(names);
         RUN(accept);
+        RUN(last_convert);
         RUN(windows_live);
         RUN(next_change);
         RUN(key_wipe);
