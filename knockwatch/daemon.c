@@ -100,6 +100,7 @@ typedef struct Daemon {
         usec_t fleet_reject_warned;
         uint64_t fleet_rejected_unwarned;
         uint64_t fleet_prefix_refused;  /* by the daemon: wider than its set's prefix */
+        uint64_t fleet_refreshes_held;  /* refreshes not published: too soon after the last */
 
         Door *doors;
         size_t n_doors;
@@ -216,6 +217,8 @@ static void status_fill(DaemonStatus *ret, void *userdata) {
                 d->status.fleet_received = fs.received;
                 d->status.fleet_accepted = fs.accepted;
                 d->status.fleet_own = fs.own;
+                d->status.fleet_subscribe_refused = fs.subscribe_refused;
+                d->status.fleet_refreshes_held = d->fleet_refreshes_held;
                 d->status.fleet_rejected_other = fs.rejected_other;
                 memcpy(d->status.fleet_rejected, fs.rejected, sizeof(fs.rejected));
                 /* fleet.c took these; the daemon refused them (a prefix wider than its set's) */
@@ -328,24 +331,39 @@ static void grant_record(Daemon *d, const char *door, const KnockAddr *addr, uin
 /* ---- the fleet (fleet.h) ----------------------------------------------------------- */
 
 /* After a committed grant, refresh or revoke of a door of ours that publishes: tell the
- * fleet, with the absolute expiry (a revoke: when the revoked grant would have ended). */
+ * fleet, with the absolute expiry the set's timeout gives (a revoke: when the revoked grant
+ * would have ended). Never a longer grant's time (knockwatch grant --timeout=1h stays on
+ * this host, and the hosts would refuse it as too far). Each message takes a place in
+ * every host's replay cache until it expires, so a sequence knocked again and again is
+ * told the fleet only when it moves the hosts' expiry on by a tenth of the timeout. */
 static void fleet_tell(Daemon *d, const PendingOp *op, FleetEvent event) {
+        usec_t now = now_usec(CLOCK_MONOTONIC), until;
         const Door *door;
-        uint64_t ms;
+        const Grant *g;
+        uint64_t ms = 0;
         int r;
 
         if (!d->fleet || op->from_fleet)
                 return;
         door = doors_find(d->doors, d->n_doors, op->door);
-        if (!door || door->spec.fleet != DOOR_FLEET_PUBLISH)
+        if (!door || door->spec.fleet != DOOR_FLEET_PUBLISH ||
+            !door_set_of(d, door, op->addr.family, NULL, &ms)[0] || ms == 0)
                 return;
-        ms = op->timeout_ms;
-        if (event == FLEET_EVENT_REVOKE)
-                (void) door_set_of(d, door, op->addr.family, NULL, &ms);
+        until = now + ms * USEC_PER_MSEC;
+        g = grants_get(d->grants, op->door, &op->addr);
+        if (event == FLEET_EVENT_REFRESH && g && g->published > now &&
+            until < g->published + ms * USEC_PER_MSEC / 10) {
+                d->fleet_refreshes_held++;
+                return;
+        }
         r = fleet_publish(d->fleet, event, op->door, &op->addr, op->prefix,
                           now_usec(CLOCK_REALTIME) / USEC_PER_MSEC + ms);
-        if (r < 0)
+        if (r < 0) {
                 log_warning_errno(r, "Fleet: cannot publish the %s of %s: %m", fleet_event_to_string(event), op->door);
+                return;
+        }
+        if (event != FLEET_EVENT_REVOKE)
+                (void) grants_set_published(d->grants, op->door, &op->addr, until);
 }
 
 /* ---- the nft batch ---------------------------------------------------------------- */
@@ -1309,7 +1327,7 @@ static void on_fleet_state(const FleetState *s, void *userdata) {
 
         status_changed(d);
         if (s->connected)
-                log_notice("Fleet: %s.", s->message);
+                log_full(s->error < 0 ? LOG_ERR : LOG_NOTICE, "Fleet: %s.", s->message);
         else
                 log_full(s->failures <= 1 ? LOG_WARNING : LOG_DEBUG, "Fleet: %s; trying again in %llu ms.",
                          s->message, (unsigned long long) (s->retry_in / USEC_PER_MSEC));

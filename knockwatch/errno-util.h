@@ -10,6 +10,13 @@
 
 #include "macro.h"
 
+/* errno as it was when the scope began, again when it ends (systemd's PROTECT_ERRNO): for
+ * callbacks whose caller reads errno after them. */
+static inline void errno_restore(const int *saved) {
+        errno = *saved;
+}
+#define PROTECT_ERRNO _cleanup_(errno_restore) _unused_ const int _saved_errno_ = errno
+
 static inline int negative_errno(void) {
         return errno > 0 ? -errno : -EIO;
 }

@@ -334,15 +334,14 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         int rc = MOSQ_ERR_SUCCESS, saved = 0;
 
         if ((revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) || f->conn == CONN_CONNECTING) {
+                /* It reads on while TLS holds data, but stops at a stale EAGAIN. */
+                errno = 0;
                 rc = mosquitto_loop_read(f->mosq, 1);
                 saved = errno;
         }
         if (rc == MOSQ_ERR_SUCCESS && !f->lost && (revents & EPOLLOUT) && mosquitto_socket(f->mosq) == f->fd) {
                 rc = mosquitto_loop_write(f->mosq, 1);
                 saved = errno;
-                /* loop_write returns the socket on success (an error closes it). */
-                if (rc == f->fd && mosquitto_socket(f->mosq) == f->fd)
-                        rc = MOSQ_ERR_SUCCESS;
         }
         after_call(f, rc, saved, revents);
         return 0;
@@ -379,7 +378,12 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* ---- libmosquitto's callbacks ------------------------------------------------------ */
 
+/* Each keeps errno as it found it: mosquitto_loop_read() stops reading when errno is
+ * EAGAIN after a packet, and a callback's own calls (nft_commit()'s receive, say) can leave
+ * that behind, stranding packets that TLS holds already decrypted. */
+
 static void cb_connect(struct mosquitto *mosq, void *userdata, int rc) {
+        PROTECT_ERRNO;
         Fleet *f = userdata;
         char message[512];
 
@@ -410,6 +414,7 @@ static void cb_connect(struct mosquitto *mosq, void *userdata, int rc) {
 }
 
 static void cb_disconnect(struct mosquitto *mosq, void *userdata, int rc) {
+        PROTECT_ERRNO;
         Fleet *f = userdata;
 
         f->lost = true;
@@ -417,6 +422,7 @@ static void cb_disconnect(struct mosquitto *mosq, void *userdata, int rc) {
 }
 
 static void cb_publish(struct mosquitto *mosq, void *userdata, int mid) {
+        PROTECT_ERRNO;
         Fleet *f = userdata;
 
         f->stats.acked++;
@@ -424,7 +430,22 @@ static void cb_publish(struct mosquitto *mosq, void *userdata, int mid) {
                 f->stats.queued--;
 }
 
+/* The broker's answer to our subscription: 0x80 (MQTT 3.1.1) is a refusal, its ACL's. */
+static void cb_subscribe(struct mosquitto *mosq, void *userdata, int mid, int qos_count, const int *granted_qos) {
+        PROTECT_ERRNO;
+        Fleet *f = userdata;
+        char message[512];
+
+        if (qos_count >= 1 && granted_qos && granted_qos[0] >= 0 && granted_qos[0] <= 2)
+                return;
+        f->stats.subscribe_refused++;
+        (void) snprintf(message, sizeof(message), "%s refused the subscription to %s (its ACL must let "
+                        "this host's certificate read it); nothing is taken from the fleet", f->url, f->filter);
+        tell_state(f, -EACCES, message);
+}
+
 static void cb_log(struct mosquitto *mosq, void *userdata, int level, const char *text) {
+        PROTECT_ERRNO;
         Fleet *f = userdata;
 
         if (!(level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) || !text)
@@ -467,6 +488,9 @@ static int check_message(Fleet *f, const struct mosquitto_message *m, size_t top
         r = fleet_msg_decode(m->payload, (size_t) m->payloadlen, f->key.key, f->key.len, &msg);
         if (r < 0)
                 return r;
+        /* Signed for another door than its topic's: wrong-topic, whatever this host takes. */
+        if (!streq(msg.fleet, fleet) || !streq(msg.door, door))
+                return -EXDEV;
         r = f->handlers.limit(door, msg.addr.family, &max_ms, f->userdata);
         if (r == -EEXIST)
                 return r;  /* our own door's message, back from the broker */
@@ -486,6 +510,7 @@ static int check_message(Fleet *f, const struct mosquitto_message *m, size_t top
 }
 
 static void cb_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *m) {
+        PROTECT_ERRNO;
         Fleet *f = userdata;
         char door[FLEET_NAME_MAX + 1];
         size_t topic_len = m->topic ? strnlen(m->topic, FLEET_TOPIC_MAX) : 0;
@@ -711,6 +736,7 @@ int fleet_new(sd_event *event, const FleetConfig *config, const FleetHandlers *h
         mosquitto_disconnect_callback_set(f->mosq, cb_disconnect);
         mosquitto_message_callback_set(f->mosq, cb_message);
         mosquitto_publish_callback_set(f->mosq, cb_publish);
+        mosquitto_subscribe_callback_set(f->mosq, cb_subscribe);
         mosquitto_log_callback_set(f->mosq, cb_log);
 
         r = sd_event_add_time(event, &f->retry_timer, CLOCK_MONOTONIC, 0, 0, on_retry_timer, f);
@@ -791,8 +817,11 @@ int fleet_publish(Fleet *f, FleetEvent event, const char *door, const KnockAddr 
                 return r;
         rc = mosquitto_publish(f->mosq, NULL, topic, (int) len, buf, 1, false);
         saved = errno;
-        /* Not connected: libmosquitto keeps the QoS 1 message and sends it on reconnecting. */
-        if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) {
+        /* Only these leave the message out. Otherwise (not connected, a connection that
+         * failed while sending) libmosquitto keeps the QoS 1 message and sends it again on
+         * reconnecting. */
+        if (rc == MOSQ_ERR_NOMEM || rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_PAYLOAD_SIZE ||
+            rc == MOSQ_ERR_OVERSIZE_PACKET || rc == MOSQ_ERR_QOS_NOT_SUPPORTED) {
                 f->stats.dropped++;
                 return mosq_errno(rc, saved);
         }

@@ -136,6 +136,7 @@ typedef struct FleetStats {
         uint64_t received;            /* messages that arrived */
         uint64_t accepted;            /* verified and given to grant() */
         uint64_t own;                 /* our own doors' messages back (limit() said -EEXIST) */
+        uint64_t subscribe_refused;   /* SUBACKs refusing the subscription (the broker's ACL) */
         uint64_t rejected[_FLEET_REJECT_MAX];
         uint64_t rejected_other;      /* any other failure (out of memory, libgcrypt) */
         size_t queued;                /* published, not yet acknowledged */

@@ -121,6 +121,15 @@ const Grant *grants_get(const Grants *g, const char *door, const KnockAddr *addr
         return pos == HASHTAB_NONE ? NULL : &g->items[pos];
 }
 
+int grants_set_published(Grants *g, const char *door, const KnockAddr *addr, usec_t until) {
+        uint32_t pos = find(g, door, addr, grant_hash(g, door, addr));
+
+        if (pos == HASHTAB_NONE)
+                return 0;
+        g->items[pos].published = until;
+        return 1;
+}
+
 /* Remove the grant at pos: the last grant moves into its place. */
 static void remove_at(Grants *g, uint32_t pos) {
         uint32_t last = (uint32_t) (g->n - 1);

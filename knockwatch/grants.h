@@ -33,6 +33,7 @@ typedef struct Grant {
         usec_t expires;          /* CLOCK_MONOTONIC */
         uint64_t timeout_ms;     /* as granted */
         GrantSetId set;          /* the set it went into */
+        usec_t published;        /* CLOCK_MONOTONIC: the expiry last told the fleet; 0: none */
 } Grant;
 
 typedef struct Grants Grants;
@@ -53,6 +54,10 @@ int grants_put(Grants *g, const char *door, const KnockAddr *addr, usec_t expire
 int grants_remove(Grants *g, const char *door, const KnockAddr *addr, Grant *ret_old);
 
 const Grant *grants_get(const Grants *g, const char *door, const KnockAddr *addr);
+
+/* Note that the fleet was told the grant lasts until `until` (kept across grants_put()).
+ * Returns 1, or 0 if the grant is unknown. */
+int grants_set_published(Grants *g, const char *door, const KnockAddr *addr, usec_t until);
 
 /* Remove every grant with expires <= now, calling fn for each before it goes. Returns how
  * many. */

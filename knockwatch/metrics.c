@@ -105,9 +105,13 @@ static const Plain plain_fleet[] = {
         GAUGE("fleet_queued", fleet_queued, "Published messages not yet acknowledged."),
         COUNTER("fleet_dropped_total", fleet_dropped,
                 "Messages not published: too many waited for the broker already."),
+        COUNTER("fleet_refreshes_held_total", fleet_refreshes_held,
+                "Refreshes not published: they moved the hosts' expiry on by less than a tenth of the timeout."),
         COUNTER("fleet_received_total", fleet_received, "Messages that arrived from the broker."),
         COUNTER("fleet_accepted_total", fleet_accepted, "Messages that arrived, verified and applied."),
         COUNTER("fleet_own_total", fleet_own, "This host's own messages back from the broker (ignored)."),
+        COUNTER("fleet_subscribe_refusals_total", fleet_subscribe_refused,
+                "Subscriptions the broker refused (its ACL): nothing is taken from the fleet then."),
 };
 
 static void plain(Out *o, const DaemonStatus *s, const Plain *p) {

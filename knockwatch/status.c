@@ -175,6 +175,7 @@ static const Field fields[] = {
         FLEET_REJECTED(FLEET_REJECT_NOT_TAKEN, "not_taken"), FLEET_REJECTED(FLEET_REJECT_PREFIX, "prefix"),
         FLEET_REJECTED(FLEET_REJECT_EXPIRED, "expired"), FLEET_REJECTED(FLEET_REJECT_TOO_FAR, "too_far"),
         FLEET_REJECTED(FLEET_REJECT_REPLAYED, "replayed"), FLEET_REJECTED(FLEET_REJECT_CACHE_FULL, "cache_full"),
+        U64(fleet_subscribe_refused), U64(fleet_refreshes_held),
 };
 
 #define DOOR_KEY "door"

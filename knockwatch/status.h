@@ -118,6 +118,8 @@ typedef struct DaemonStatus {
         uint64_t fleet_connects, fleet_disconnects, fleet_connect_failures;
         uint64_t fleet_published, fleet_acked, fleet_dropped, fleet_queued;
         uint64_t fleet_received, fleet_accepted, fleet_own, fleet_rejected_other;
+        uint64_t fleet_subscribe_refused;
+        uint64_t fleet_refreshes_held; /* refreshes not published: too soon after the last */
         uint64_t fleet_rejected[_FLEET_REJECT_MAX];
         DoorStatus door[STATUS_DOORS_MAX];
         size_t n_door;

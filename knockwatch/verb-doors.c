@@ -439,12 +439,16 @@ static void print_daemon_status(const VerbOptions *o, const DaemonStatus *s, int
                        s->fleet_name, s->fleet_broker, s->fleet_connected ? "connected" : "not connected",
                        (unsigned long long) s->fleet_connects, (unsigned long long) s->fleet_disconnects,
                        (unsigned long long) s->fleet_connect_failures);
-                printf("    published %llu (acknowledged %llu, waiting %llu, dropped %llu); received %llu: "
-                       "applied %llu, our own %llu, refused %llu\n",
+                printf("    published %llu (acknowledged %llu, waiting %llu, dropped %llu, refreshes held "
+                       "back %llu); received %llu: applied %llu, our own %llu, refused %llu\n",
                        (unsigned long long) s->fleet_published, (unsigned long long) s->fleet_acked,
                        (unsigned long long) s->fleet_queued, (unsigned long long) s->fleet_dropped,
+                       (unsigned long long) s->fleet_refreshes_held,
                        (unsigned long long) s->fleet_received, (unsigned long long) s->fleet_accepted,
                        (unsigned long long) s->fleet_own, (unsigned long long) refused);
+                if (s->fleet_subscribe_refused > 0)
+                        printf("    the broker refused the subscription %llu time(s): nothing is taken "
+                               "from the fleet (its ACL)\n", (unsigned long long) s->fleet_subscribe_refused);
         }
 }
 
@@ -570,6 +574,8 @@ static void json_daemon(JsonWriter *w, const VerbOptions *o, const DaemonStatus 
         json_field_uint(w, "received", s->fleet_received);
         json_field_uint(w, "accepted", s->fleet_accepted);
         json_field_uint(w, "own", s->fleet_own);
+        json_field_uint(w, "subscribe_refused", s->fleet_subscribe_refused);
+        json_field_uint(w, "refreshes_held", s->fleet_refreshes_held);
         json_key(w, "rejected");
         json_object_begin(w);
         for (int r = 0; r < _FLEET_REJECT_MAX; r++)

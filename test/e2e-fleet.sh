@@ -13,6 +13,8 @@
 #     and both connects succeed; after the timeout both are refused;
 #   - each host's own secret keeps it from acting on the gateway's knock lines (its local
 #     door, with the same steps, opens nothing);
+#   - the knock of an address granted an hour on the gateway reaches the hosts for the
+#     set's timeout; the sequence knocked again at once is not published again;
 #   - a certificate the broker does not accept publishes nothing;
 #   - a replayed message, a bad HMAC, a past expiry and a prefix wider than the hosts'
 #     sets grant are ignored, logged and counted;
@@ -169,6 +171,30 @@ for a in "$H1" "$H2"; do
         kw_expect "$a" 22 "$CLI4" refused
 done
 kw_pass "after the timeout both hosts refuse again"
+
+# --- a longer grant on the gateway; a sequence knocked twice ---------------------------------
+# The knock of an address that holds an hour on the gateway is a refresh there, published
+# for the set's 8 s (the hour would be refused by the hosts as too far). The same sequence
+# again, 0.1 s later, would move the hosts' expiry on by less than a tenth of the timeout:
+# held back, so that knocking in a loop does not fill the hosts' replay caches.
+js=$(status_json "$NS_SRV") || kw_fail "status --json of the gateway failed"
+pub0=$(jq .fleet.published <<<"$js")
+held0=$(jq .fleet.refreshes_held <<<"$js")
+ip netns exec "$NS_SRV" "$KNOCKWATCH" grant ssh "$CLI4" --timeout=1h >/dev/null || kw_fail "knockwatch grant on the gateway failed"
+kw_knock "$SRV4" tcp:3721 tcp:4728 tcp:6742 tcp:3721 tcp:4728 tcp:6742
+for ns in "$NS1" "$NS2"; do
+        kw_wait_until 3 kw_fleet_set_has "$ns" ssh4 "$CLI4" ||
+                kw_fail "the knock of an address granted an hour on the gateway did not reach $ns: $(grep Fleet "$L1" | tail -n 3)"
+done
+sleep 1.2  # the status file is rewritten at most once a second
+js=$(status_json "$NS_SRV")
+[[ $(jq .fleet.published <<<"$js") == $((pub0 + 1)) && $(jq .fleet.refreshes_held <<<"$js") == $((held0 + 1)) ]] ||
+        kw_fail "the gateway published $(($(jq .fleet.published <<<"$js") - pub0)) and held back $(($(jq .fleet.refreshes_held <<<"$js") - held0)) (expected one of each)"
+for ns in "$NS1" "$NS2"; do
+        [[ $(status_json "$ns" | jq -r '.fleet.rejected["too-far"]') == 0 ]] || kw_fail "$ns refused a message as too far"
+done
+ip netns exec "$NS_SRV" "$KNOCKWATCH" revoke ssh "$CLI4" >/dev/null || kw_fail "knockwatch revoke on the gateway failed"
+kw_pass "a knock over a longer grant reaches the hosts for the set's timeout; the same sequence again at once is held back"
 
 # --- a certificate the broker does not accept ------------------------------------------------
 # shellcheck disable=SC2046

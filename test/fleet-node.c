@@ -63,11 +63,12 @@ static void print_stats(const Node *n) {
 
         fleet_get_stats(n->fleet, &s);
         printf("stats connected=%d connects=%llu disconnects=%llu failures=%llu published=%llu acked=%llu "
-               "dropped=%llu queued=%zu received=%llu accepted=%llu", s.connected,
+               "dropped=%llu queued=%zu received=%llu accepted=%llu subscribe_refused=%llu", s.connected,
                (unsigned long long) s.connects, (unsigned long long) s.disconnects,
                (unsigned long long) s.connect_failures, (unsigned long long) s.published,
                (unsigned long long) s.acked, (unsigned long long) s.dropped, s.queued,
-               (unsigned long long) s.received, (unsigned long long) s.accepted);
+               (unsigned long long) s.received, (unsigned long long) s.accepted,
+               (unsigned long long) s.subscribe_refused);
         for (unsigned i = 0; i < _FLEET_REJECT_MAX; i++)
                 printf(" %s=%llu", fleet_reject_to_string((FleetReject) i), (unsigned long long) s.rejected[i]);
         printf(" other=%llu own=%llu replay=%zu/%zu\n", (unsigned long long) s.rejected_other, (unsigned long long) s.own, s.replay_size,

@@ -63,6 +63,8 @@ static void assert_status_equal(const DaemonStatus *a, const DaemonStatus *b) {
         ASSERT_EQ(a->fleet_accepted, b->fleet_accepted);
         ASSERT_EQ(a->fleet_own, b->fleet_own);
         ASSERT_EQ(a->fleet_rejected_other, b->fleet_rejected_other);
+        ASSERT_EQ(a->fleet_subscribe_refused, b->fleet_subscribe_refused);
+        ASSERT_EQ(a->fleet_refreshes_held, b->fleet_refreshes_held);
         for (int r = 0; r < _FLEET_REJECT_MAX; r++)
                 ASSERT_EQ(a->fleet_rejected[r], b->fleet_rejected[r]);
         ASSERT_EQ(a->n_door, b->n_door);
@@ -106,6 +108,7 @@ static void sample_status(DaemonStatus *s, size_t n_doors) {
         s->fleet_received = v++, s->fleet_accepted = v++, s->fleet_own = v++, s->fleet_rejected_other = v++;
         for (int r = 0; r < _FLEET_REJECT_MAX; r++)
                 s->fleet_rejected[r] = v++;
+        s->fleet_subscribe_refused = v++, s->fleet_refreshes_held = v++;
 }
 
 TEST(roundtrip) {
@@ -141,6 +144,7 @@ TEST(old_keys_keep_their_form) {
                 "fleet_rejected_wrong_topic=1047\nfleet_rejected_not_taken=1048\nfleet_rejected_prefix=1049\n"
                 "fleet_rejected_expired=1050\nfleet_rejected_too_far=1051\nfleet_rejected_replayed=1052\n"
                 "fleet_rejected_cache_full=1053\n"
+                "fleet_subscribe_refused=1054\nfleet_refreshes_held=1055\n"
                 "door=door-0_x knocks=1025 sequences=1026 grants=1027 refreshes=1028 revokes=1029 "
                 "expiries=1030 replays=1031 live_grants=1032\n";
         DaemonStatus s, back;
