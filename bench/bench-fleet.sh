@@ -6,7 +6,7 @@
 # the tests), N receivers each in a network namespace of its own behind the gateway, for
 # N = 2, 10 and 20 (BENCH_FLEET_SIZES). Two modes:
 #
-#   node    (runs today) the receivers are test/fleet-node listeners — fleet.c without the
+#   node    the receivers are test/fleet-node listeners — fleet.c without the
 #           daemon — and the gateway is fleet-node publish. Prints, per N:
 #             latency   publish -> verified at each receiver, median and p99 (ms, from
 #                       the expiry's time left: millisecond resolution), one message at a
@@ -14,7 +14,7 @@
 #             burst     BENCH_FLEET_BURST (1000) messages published at once: deliveries/s
 #                       until every receiver verified every one;
 #             CPU       of the broker and of all receivers together over the run (ms).
-#   daemon  (needs the daemon's fleet wiring) the receivers are knockwatch daemons with a
+#   daemon  the receivers are knockwatch daemons with a
 #           "knockwatch ssh fleet" set, the gateway a knockwatch whose door publishes; a
 #           client knocks on the gateway. Prints knock-committed-on-the-gateway -> grant
 #           committed on each host (CLOCK_MONOTONIC from the daemons' debug lines
@@ -40,10 +40,6 @@ BURST=${BENCH_FLEET_BURST:-1000}
 kw_require_root
 kw_mqtt_require
 [[ -x $FLEET_NODE ]] || kw_fail "no fleet-node at $FLEET_NODE"
-if [[ $MODE == daemon ]] && ! "$KNOCKWATCH" --help 2>&1 | grep -q -- '--fleet='; then
-        echo "SKIP: knockwatch has no --fleet option yet (the daemon's fleet wiring); try: $0 node"
-        exit 77
-fi
 
 kw_net_setup 60
 D=$KW_TMP/pki

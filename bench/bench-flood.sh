@@ -18,8 +18,8 @@
 #                  run's secret in the log prefix
 #           totp:   "totp key=ssh 4 tcp:20000-59999 within 10s", one key per knock
 #                  (users u01…, the daemon's --key-dir), the ruleset logging only
-#                  SYNs to ports in totp_ports. Until the daemon takes TOTP doors (issue 10,
-#                  --key-dir and totp_ports), these rows say "not available: why".
+#                  SYNs to ports in totp_ports. A row whose run cannot be made (the
+#                  daemon did not start, a quiet knock opened nothing) says "NA" and why.
 # Per run it prints: the rate flood-syn achieved; the flood's SYNs that reached the input
 # hook and the kernel log lines the log rule wrote (two counters the benchmark adds beside
 # the rules: bench_flood, bench_logged); the lines knockwatch read and the records it lost
@@ -334,14 +334,6 @@ warmup_knock() {
         kw_wait_until 5 kw_set_has ssh4 "$CLI4"
 }
 
-# TOTP doors need the daemon's wiring (issue 10): --key-dir, keys loaded per door, the
-# totp_ports set kept filled. "" if it is there, else why not.
-totp_missing() {
-        "$KNOCKWATCH" --help 2>&1 | grep -q -- '--key-dir' ||
-                { echo "the daemon takes no --key-dir (TOTP doors are not wired into the daemon yet)"; return; }
-        echo ""
-}
-
 run_one() {
         local door=$1 target=$2 rate=$3 run=$4 dir rules why ports pid flood_pid knock_pid
         local t0 t1 ticks0 ticks1 hwm clk status0_lost status0_lines marker
@@ -362,11 +354,6 @@ run_one() {
         if [[ $door == static ]]; then
                 static_ruleset "$rules"
         else
-                why=$(totp_missing)
-                if [[ -n $why ]]; then
-                        na "$door" "$target" "$rate" "$why"
-                        return 0
-                fi
                 totp_ruleset "$rules"
                 daemon_args+=(--key-dir="$BF_TMP/keys")
         fi
@@ -530,7 +517,7 @@ kw_srv sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.kwf0.rp_filter=0
 SRV_FLOOD_MAC=$(ip -n "$NS_SRV" link show kwf0 | awk '$1 == "link/ether" { print $2 }')
 [[ -n $SRV_FLOOD_MAC ]] || kw_fail "no MAC address on kwf0"
 
-if [[ " $DOORS " == *" totp "* && -z $(totp_missing) ]]; then
+if [[ " $DOORS " == *" totp "* ]]; then
         # One key per knock (users u00 for the warm-up, u01… for the knocks of a run):
         # every key's window is used up by its first success.
         for ((i = 0; i <= KNOCKS; i++)); do

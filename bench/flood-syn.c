@@ -111,9 +111,6 @@ static uint64_t rng_next(uint64_t *s) {
         return *s * UINT64_C(2685821657736338717);
 }
 
-
-
-
 static void template_build(Template *t, const Options *o, const uint8_t src_mac[6]) {
         uint8_t *ip = t->frame + ETH_HLEN_, *tcp = ip + IP_HLEN, pseudo[12] = {};
 

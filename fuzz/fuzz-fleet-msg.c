@@ -32,7 +32,7 @@ static void fail(const char *what) {
 }
 
 static void check_message(const uint8_t *buf, size_t len, const FleetMsg *m) {
-        static FleetReplay *replay;
+        _cleanup_(fleet_replay_freep) FleetReplay *replay = NULL;
         uint8_t again[FLEET_MSG_MAX];
         size_t again_len = 0;
         uint64_t left;
@@ -49,7 +49,9 @@ static void check_message(const uint8_t *buf, size_t len, const FleetMsg *m) {
         if (again_len != len || memcmp(again, buf, len) != 0)
                 fail("a decoded message encodes to other bytes");
 
-        if (!replay && fleet_replay_new(64, &replay) < 0)
+        /* A cache of its own per input: its clock only goes forward, so one shared across
+         * inputs would, after a far expiry, refuse every later one as expired. */
+        if (fleet_replay_new(64, &replay) < 0)
                 fail("no replay cache");
         FleetCheck check = {
                 .fleet = m->fleet, .door = m->door, .now_ms = m->expiry_ms - 1,

@@ -99,7 +99,6 @@ typedef struct Daemon {
         Fleet *fleet;                  /* NULL without --fleet */
         usec_t fleet_reject_warned;
         uint64_t fleet_rejected_unwarned;
-        uint64_t fleet_prefix_refused;  /* by the daemon: wider than its set's prefix */
         uint64_t fleet_refreshes_held;  /* refreshes not published: too soon after the last */
 
         Door *doors;
@@ -117,6 +116,8 @@ typedef struct Daemon {
         TotpPort *ports_logged;        /* what totp_ports was last given, sorted, with expiries */
         size_t n_ports_logged;
         bool ports_failed;             /* an add to totp_ports failed: give all of them again */
+        bool ports_unusable;           /* … because it is missing or of another type: not before
+                                        * the ruleset changes */
         bool windows_cut_warned;
         bool windows_used;             /* a window was used up: work them out after this line */
         usec_t replay_warned;
@@ -221,8 +222,6 @@ static void status_fill(DaemonStatus *ret, void *userdata) {
                 d->status.fleet_refreshes_held = d->fleet_refreshes_held;
                 d->status.fleet_rejected_other = fs.rejected_other;
                 memcpy(d->status.fleet_rejected, fs.rejected, sizeof(fs.rejected));
-                /* fleet.c took these; the daemon refused them (a prefix wider than its set's) */
-                d->status.fleet_rejected[FLEET_REJECT_PREFIX] += d->fleet_prefix_refused;
         }
         *ret = d->status;
 }
@@ -420,9 +419,14 @@ static void on_port_result(Daemon *d, const PendingOp *op, const char *label, in
                                 error == -EINVAL ? " (it must be \"type inet_proto . inet_service; "
                                 "flags timeout\")" : errno_hint(error));
         }
-        /* Given again, all of them, soon: a window may be live already. */
+        /* Given again, all of them: soon, as a window may be live already — or, when the set
+         * is missing or not of its type, once the ruleset changes (a retry every second would
+         * fail alike, for every port of every key). */
         d->ports_failed = true;
-        windows_arm(d, WINDOWS_RETRY);
+        if (error == -ENOENT || error == -EINVAL)
+                d->ports_unusable = true;
+        else
+                windows_arm(d, WINDOWS_RETRY);
 }
 
 static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
@@ -432,7 +436,6 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
         usec_t now = now_usec(CLOCK_MONOTONIC);
         int is_new = 0;
 
-        (void) knock_prefix_format(&op->addr, op->prefix, addr);
         set_label(d, op->set, label, sizeof(label));
         status_changed(d);
 
@@ -440,6 +443,7 @@ static void on_commit_result(uintptr_t cookie, int error, void *userdata) {
                 on_port_result(d, op, label, error);
                 return;
         }
+        (void) knock_prefix_format(&op->addr, op->prefix, addr);
         if (error < 0) {
                 if (op->kind == OP_REVOKE && error == -ENOENT) {
                         log_info("%s completed the closing sequence of %s, but held no grant.",
@@ -870,6 +874,10 @@ static void daemon_queue_ports(Daemon *d, usec_t now, bool all) {
         size_t n;
         const TotpPort *ports = totp_state_ports(d->totp, &n);
 
+        if (all)
+                d->ports_unusable = false;
+        if (d->ports_unusable)
+                return;  /* ports_failed stays: all of them once the ruleset changes */
         if (all || d->ports_failed)
                 d->n_ports_logged = 0;
         d->ports_failed = false;
@@ -946,7 +954,7 @@ static int daemon_update_windows(Daemon *d, bool all_ports) {
 
         d->windows_at = now;
         d->windows_next = totp_state_next_change(d->totp);
-        if (d->ports_failed)
+        if (d->ports_failed && !d->ports_unusable)
                 windows_arm(d, WINDOWS_RETRY);
         else if (d->windows_next == USEC_INFINITY)
                 (void) sd_event_source_set_enabled(d->windows_timer, SD_EVENT_OFF);
@@ -971,7 +979,8 @@ static int on_windows_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         if (d->n_doors == 0)
                 return 0;
         /* Nothing changed yet, and the clock was not set back: look again later. */
-        if (d->windows_at != 0 && !d->ports_failed && now >= d->windows_at && now < d->windows_next) {
+        if (d->windows_at != 0 && (!d->ports_failed || d->ports_unusable) && now >= d->windows_at &&
+            now < d->windows_next) {
                 windows_arm(d, MIN(d->windows_next - now, WINDOWS_CHECK_MAX));
                 return 0;
         }
@@ -1260,7 +1269,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 /* ---- fleet messages ---------------------------------------------------------------- */
 
-static int on_fleet_limit(const char *name, int family, uint64_t *ret_max_ms, void *userdata) {
+static int on_fleet_limit(const char *name, int family, uint64_t *ret_max_ms, unsigned *ret_prefix_len,
+                          void *userdata) {
         Daemon *d = userdata;
         const Door *door = doors_find(d->doors, d->n_doors, name);
 
@@ -1268,10 +1278,9 @@ static int on_fleet_limit(const char *name, int family, uint64_t *ret_max_ms, vo
                 return -EEXIST;
         if (!door || door->spec.fleet != DOOR_FLEET_TAKE || !door_set_of(d, door, family, NULL, ret_max_ms)[0])
                 return -ENOENT;
+        *ret_prefix_len = family == AF_INET ? door->prefix4 : door->prefix6;
         return 0;
 }
-
-static void on_fleet_rejected(FleetReject reason, int error, const char *topic, void *userdata);
 
 static void on_fleet_grant(const FleetGrant *g, void *userdata) {
         Daemon *d = userdata;
@@ -1280,18 +1289,8 @@ static void on_fleet_grant(const FleetGrant *g, void *userdata) {
 
         if (!door || !pending_op_init(d, &op, g->event == FLEET_EVENT_REVOKE ? OP_REVOKE : OP_GRANT, door, &g->addr))
                 return;
-        /* A prefix wider than this host's set grants would be cut to a part of it: refused.
-         * A narrower one (an address) takes the set's prefix, as a local knock would. */
-        if (g->prefix_len < op.prefix) {
-                char topic[FLEET_TOPIC_MAX], shown[FLEET_TOPIC_MAX + 2] = "?";
-
-                d->fleet_prefix_refused++;
-                /* quoted, as fleet.c shows the topics it refuses */
-                if (fleet_topic_format(d->options.fleet_name ?: FLEET_NAME_DEFAULT, g->door, topic) >= 0)
-                        (void) snprintf(shown, sizeof(shown), "\"%s\"", topic);
-                on_fleet_rejected(FLEET_REJECT_PREFIX, -EADDRNOTAVAIL, shown, d);
-                return;
-        }
+        /* (A prefix wider than the set's was refused by fleet.c, through on_fleet_limit(); a
+         * narrower one, an address, was masked to the set's prefix just now.) */
         op.from_fleet = true;
         op.reason = "fleet";
         if (op.kind == OP_GRANT) {
@@ -1358,7 +1357,6 @@ static int daemon_setup_fleet(Daemon *d) {
                         .url = o->fleet_url, .name = o->fleet_name, .ca_file = o->fleet_ca,
                         .cert_file = o->fleet_cert, .cert_key_file = o->fleet_cert_key, .key_file = o->fleet_key,
                         .credentials_dir = getenv("CREDENTIALS_DIRECTORY"),
-                        .take_prefixes = true,   /* on_fleet_grant() holds them to the set's */
                       }, &(FleetHandlers) { .limit = on_fleet_limit, .grant = on_fleet_grant,
                                             .rejected = on_fleet_rejected, .state = on_fleet_state },
                       d, &d->fleet, &error);

@@ -1020,3 +1020,15 @@ int doors_build(const DoorSetInfo *sets, size_t n_sets, Door **ret_doors, size_t
         *ret_n = n_doors;
         return (int) MIN(rep.errors, (unsigned) INT_MAX);
 }
+
+void door_report(door_problem_fn report, void *userdata, DoorSeverity severity, const char *format, ...) {
+        char message[DOOR_MESSAGE_MAX];
+        va_list ap;
+
+        if (!report)
+                return;
+        va_start(ap, format);
+        (void) vsnprintf(message, sizeof(message), format, ap);
+        va_end(ap);
+        report(severity, NULL, message, userdata);
+}

@@ -10,7 +10,8 @@
  *
  *   comment  = "knockwatch" SP name [ ":" SP ( steps / totp ) SP "within" SP duration
  *                                     [ SP "close" SP steps ] [ SP "fleet" ]
- *                                   / SP "fleet" ]
+ *                                   / SP "fleet" ] [ SP "/" prefix ]
+ *   prefix   = 1*3DIGIT, no leading zero     ; 1 … 128, the set's family's bits at most
  *   name     = 1*32 ( a-z / 0-9 / "_" / "-" ), starting with a letter
  *   steps    = step *( SP step )            ; 1 … DOOR_STEPS_MAX steps
  *   step     = ( "tcp" / "udp" ) ":" port / "ping:" size     ; knock_step_parse()
@@ -127,6 +128,12 @@ typedef enum DoorSeverity {
  * "set \"ssh4\": comment column 23: expected a step like tcp:3721, got \"tcp:0\"". */
 typedef void (*door_problem_fn)(DoorSeverity severity, const char *set, const char *message,
                                 void *userdata);
+
+/* report(severity, NULL, the message formatted, userdata) — a problem of the whole table or
+ * of a door, not of one set — if report is not NULL. Cut at DOOR_MESSAGE_MAX. */
+#define DOOR_MESSAGE_MAX 1024
+void door_report(door_problem_fn report, void *userdata, DoorSeverity severity, const char *format, ...)
+        _printf_(4, 5);
 
 /*
  * Build the doors of a table from its sets. Each door needs exactly one set that declares its

@@ -71,7 +71,6 @@ struct Fleet {
         char filter[FLEET_TOPIC_MAX];
         TotpKey key;
         bool subscribe;
-        bool take_prefixes;
         uint64_t skew_ms;
         unsigned keepalive;
         usec_t backoff_min, backoff_max, connect_timeout;
@@ -241,7 +240,6 @@ static void connection_down(Fleet *f, int error, const char *what) {
 
         teardown(f);
         f->conn = CONN_IDLE;
-        f->stats.connected = false;
         if (was_connected) {
                 f->stats.disconnects++;
                 f->failures = 0;
@@ -392,7 +390,6 @@ static void cb_connect(struct mosquitto *mosq, void *userdata, int rc) {
                 return;
         }
         f->conn = CONN_CONNECTED;
-        f->stats.connected = true;
         f->stats.connects++;
         f->failures = 0;
         {
@@ -472,6 +469,7 @@ static int check_message(Fleet *f, const struct mosquitto_message *m, size_t top
                          char door[static FLEET_NAME_MAX + 1], FleetGrant *ret) {
         char fleet[FLEET_NAME_MAX + 1];
         uint64_t max_ms = 0, left = 0;
+        unsigned prefix_len = 0;
         FleetMsg msg;
         int r;
 
@@ -491,12 +489,13 @@ static int check_message(Fleet *f, const struct mosquitto_message *m, size_t top
         /* Signed for another door than its topic's: wrong-topic, whatever this host takes. */
         if (!streq(msg.fleet, fleet) || !streq(msg.door, door))
                 return -EXDEV;
-        r = f->handlers.limit(door, msg.addr.family, &max_ms, f->userdata);
+        r = f->handlers.limit(door, msg.addr.family, &max_ms, &prefix_len, f->userdata);
         if (r == -EEXIST)
                 return r;  /* our own door's message, back from the broker */
         if (r < 0 || max_ms == 0)
                 return -ENOENT;
-        if (!f->take_prefixes && msg.prefix_len != knock_addr_len(&msg.addr) * 8)
+        /* Before the replay cache: a message refused here takes no place in it. */
+        if (msg.prefix_len < prefix_len)
                 return -EADDRNOTAVAIL;
         r = fleet_msg_accept(&msg, &(FleetCheck) { .fleet = f->name, .door = door,
                                                    .now_ms = now_usec(CLOCK_REALTIME) / USEC_PER_MSEC,
@@ -659,7 +658,6 @@ int fleet_new(sd_event *event, const FleetConfig *config, const FleetHandlers *h
         f->userdata = userdata;
         strcpy(f->name, name);
         f->subscribe = config->subscribe;
-        f->take_prefixes = config->take_prefixes;
         f->skew_ms = config->skew_ms ?: FLEET_SKEW_DEFAULT_MS;
         f->keepalive = config->keepalive_sec ?: FLEET_KEEPALIVE_DEFAULT_SEC;
         f->backoff_min = config->backoff_min ?: FLEET_BACKOFF_MIN_DEFAULT;
@@ -848,14 +846,11 @@ int fleet_set_taking(Fleet *f, bool taking) {
         return mosq_errno(r, errno);
 }
 
-bool fleet_connected(const Fleet *f) {
-        return f && f->conn == CONN_CONNECTED;
-}
-
 void fleet_get_stats(const Fleet *f, FleetStats *ret) {
         FleetReplayStats rs;
 
         *ret = f->stats;
+        ret->connected = f->conn == CONN_CONNECTED;
         fleet_replay_get_stats(f->replay, &rs);
         ret->replay_size = rs.size;
         ret->replay_capacity = rs.capacity;

@@ -83,7 +83,6 @@ typedef struct FleetConfig {
         const char *credentials_dir;  /* $CREDENTIALS_DIRECTORY; NULL or "": none */
         const char *client_id;        /* NULL: derived (above) */
         bool subscribe;               /* take doors from the fleet at start (fleet_set_taking()) */
-        bool take_prefixes;           /* take prefixes shorter than /32, /128 (else refused: "prefix") */
         size_t replay_capacity;       /* 0: FLEET_REPLAY_DEFAULT */
         uint64_t skew_ms;             /* 0: FLEET_SKEW_DEFAULT_MS */
         unsigned keepalive_sec;       /* 0: FLEET_KEEPALIVE_DEFAULT_SEC (5 … 65535) */
@@ -98,7 +97,7 @@ typedef struct FleetGrant {
         FleetEvent event;
         const char *door;             /* valid name; the topic's and the message's */
         KnockAddr addr;
-        unsigned prefix_len;          /* 32 or 128 unless take_prefixes */
+        unsigned prefix_len;          /* at least the prefix limit() gave */
         uint64_t time_left_ms;        /* expiry − now, at most the limit: what to grant */
         uint64_t expiry_ms;           /* CLOCK_REALTIME ms */
 } FleetGrant;
@@ -113,12 +112,15 @@ typedef struct FleetState {
 } FleetState;
 
 typedef struct FleetHandlers {
-        /* Does this host take door's grants from the fleet for addresses of family, and how
-         * long at most (the set's timeout, ms > 0)? 0; -ENOENT (no such door taken from the
-         * fleet, or it has no set of that family: refused, "not-taken"); or -EEXIST (a door
-         * this host publishes itself: its own message back from the broker, ignored and
-         * counted as "own", not as a refusal). */
-        int (*limit)(const char *door, int family, uint64_t *ret_max_ms, void *userdata);
+        /* Does this host take door's grants from the fleet for addresses of family, how long
+         * at most (the set's timeout, ms > 0), and what prefix does its set grant (32 or 128,
+         * or the set's /N: a wider prefix would be cut to a part of it, and is refused as
+         * "prefix"; a narrower one, an address, is widened to it as a local knock would be)?
+         * 0; -ENOENT (no such door taken from the fleet, or it has no set of that family:
+         * refused, "not-taken"); or -EEXIST (a door this host publishes itself: its own
+         * message back from the broker, ignored and counted as "own", not as a refusal). */
+        int (*limit)(const char *door, int family, uint64_t *ret_max_ms, unsigned *ret_prefix_len,
+                     void *userdata);
         void (*grant)(const FleetGrant *g, void *userdata);
         /* A message refused: the reason, its -errno, the topic (escaped, bounded). */
         void (*rejected)(FleetReject reason, int error, const char *topic, void *userdata);
@@ -185,5 +187,4 @@ int fleet_publish(Fleet *f, FleetEvent event, const char *door, const KnockAddr 
  * Returns 0, -EINVAL (taking without limit() and grant()), or an -errno of libmosquitto. */
 int fleet_set_taking(Fleet *f, bool taking);
 
-bool fleet_connected(const Fleet *f);
 void fleet_get_stats(const Fleet *f, FleetStats *ret);

@@ -139,7 +139,7 @@ enum {
 static int access_acl_check(int fd, uid_t euid, char *ret_who, size_t size) {
         uint8_t buf[4 + 8 * ACL_ENTRIES_MAX];
         ssize_t n = fgetxattr(fd, ACL_XATTR, buf, sizeof(buf));
-        uint32_t version;
+        uint32_t version = 0;
 
         if (n < 0) {
                 if (errno == ENODATA || errno == EOPNOTSUPP)
@@ -150,7 +150,8 @@ static int access_acl_check(int fd, uid_t euid, char *ret_who, size_t size) {
                         (void) snprintf(ret_who, size, "an ACL that cannot be read");
                 return -EPERM;
         }
-        memcpy(&version, buf, sizeof(version));
+        if (n >= 4)
+                memcpy(&version, buf, sizeof(version));
         if (n < 4 || (n - 4) % 8 != 0 || le32toh(version) != ACL_XATTR_VERSION) {
                 (void) snprintf(ret_who, size, "an ACL of an unknown form");
                 return -EPERM;

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <netinet/in.h> /* before the linux/ headers, which then defer to it */
 #include <linux/netfilter.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -15,7 +14,6 @@
 #include "string-util.h"
 #include "totp.h"
 
-#define MESSAGE_MAX 1024
 
 /* A rule knockwatch reads lines of: one that writes to the kernel log, on the way in. */
 static bool rule_reaches_us(const NftLogRule *l) {
@@ -121,19 +119,6 @@ static bool rule_logs_step(const NftLogRule *l, const LogTrust *t, const KnockSt
         return false;
 }
 
-_printf_(4, 5)
-static void say(door_problem_fn report, void *userdata, DoorSeverity severity, const char *format, ...) {
-        char message[MESSAGE_MAX];
-        va_list ap;
-
-        if (!report)
-                return;
-        va_start(ap, format);
-        (void) vsnprintf(message, sizeof(message), format, ap);
-        va_end(ap);
-        report(severity, NULL, message, userdata);
-}
-
 /* How log rule l logs the ports of a rotating door: 2 through the totp_ports set the daemon
  * keeps filled (only the live windows' ports), 1 the whole range (any packet to it, so a
  * flood on the range fills the log), 0 not at all. */
@@ -174,13 +159,15 @@ static unsigned check_totp(const NftRules *rules, const LogTrust *t, const Door 
         for (size_t k = 0; k < rules->n_logs && best < 2; k++)
                 best = MAX(best, rule_logs_totp(&rules->logs[k], t, p));
         if (best == 1)
-                say(report, userdata, DOOR_WARNING, "door \"%s\": a log rule logs every packet to %s:%u-%u, "
+                door_report(report, userdata, DOOR_WARNING,
+                    "door \"%s\": a log rule logs every packet to %s:%u-%u, "
                     "its whole range, so a flood on the range fills the kernel log; log only the live "
                     "windows' ports: meta l4proto . th dport @" TOTP_PORTS_SET " … log", door->spec.name,
                     p->proto == KNOCK_PROTO_UDP ? "udp" : "tcp", p->lo, p->hi);
         if (best > 0)
                 return 0;
-        say(report, userdata, DOOR_ERROR, "door \"%s\": no log rule of the table logs the ports in set "
+        door_report(report, userdata, DOOR_ERROR,
+            "door \"%s\": no log rule of the table logs the ports in set "
             TOTP_PORTS_SET " (%s) to the kernel log with a prefix knockwatch accepts%s, so the rotating "
             "door can never open; add \"set " TOTP_PORTS_SET " { type inet_proto . inet_service; flags "
             "timeout; }\" and a rule \"meta l4proto . th dport @" TOTP_PORTS_SET " … log prefix …\"",
@@ -208,7 +195,8 @@ static unsigned check_steps(const NftRules *rules, const LogTrust *t, const Door
                 if (seen)
                         continue;
                 errors++;
-                say(report, userdata, DOOR_ERROR, "door \"%s\": no log rule of the table logs %s (step %u "
+                door_report(report, userdata, DOOR_ERROR,
+                    "door \"%s\": no log rule of the table logs %s (step %u "
                     "of the %s sequence) to the kernel log with a prefix knockwatch accepts%s, so the "
                     "door can never %s; add the port to the log rule", door->spec.name,
                     knock_step_format(&steps[i], step), i + 1, which,
@@ -240,16 +228,19 @@ static unsigned check_guard_masks(const NftRules *rules, const Door *door, bool 
                 if (!streq(g->set, set) || g->mask == want)
                         continue;
                 if (want > 0 && g->mask == 0)
-                        say(report, userdata, DOOR_ERROR, "door \"%s\": set %s holds /%u prefixes, but a rule "
+                        door_report(report, userdata, DOOR_ERROR,
+                            "door \"%s\": set %s holds /%u prefixes, but a rule "
                             "looks the whole source address up in it, so only each prefix's first address "
                             "gets in; mask it: %s saddr & %s @%s", door->spec.name, set, want,
                             v4 ? "ip" : "ip6", mask_text, set);
                 else if (want == 0)
-                        say(report, userdata, DOOR_ERROR, "door \"%s\": a rule masks the source address to "
+                        door_report(report, userdata, DOOR_ERROR,
+                            "door \"%s\": a rule masks the source address to "
                             "/%u before looking it up in set %s, which holds whole addresses; end the set's "
                             "comment with \" /%u\"", door->spec.name, g->mask, set, g->mask);
                 else
-                        say(report, userdata, DOOR_ERROR, "door \"%s\": a rule masks the source address to "
+                        door_report(report, userdata, DOOR_ERROR,
+                            "door \"%s\": a rule masks the source address to "
                             "/%u before looking it up in set %s, which holds /%u prefixes; use one length",
                             door->spec.name, g->mask, set, want);
                 return 1;
@@ -272,15 +263,18 @@ unsigned logrules_check(const NftRules *rules, const LogTrust *trust, const Door
                         continue; /* another prefix: not ours to judge */
                 (void) escape_into(l->prefix, strlen(l->prefix), SIZE_MAX, ESCAPE_QUOTE, q, sizeof(q));
                 if (kind < 0)
-                        say(report, userdata, DOOR_WARNING, "a log rule in chain %s has prefix %s, which is "
+                        door_report(report, userdata, DOOR_WARNING,
+                            "a log rule in chain %s has prefix %s, which is "
                             "neither \"PORT_KNOCKING \" nor \"PORT_KNOCKING <secret> \" (16 to 64 letters and "
                             "digits, then one space): knockwatch ignores what it logs", l->chain, q);
                 else if (!l->to_kernel_log)
-                        say(report, userdata, DOOR_WARNING, "a log rule in chain %s with prefix %s logs to "
+                        door_report(report, userdata, DOOR_WARNING,
+                            "a log rule in chain %s with prefix %s logs to "
                             "NFLOG (group) or audit, not to the kernel log: knockwatch never sees it",
                             l->chain, q);
                 else if (!rule_reaches_us(l))
-                        say(report, userdata, DOOR_WARNING, "a log rule in chain %s (an output, forward or "
+                        door_report(report, userdata, DOOR_WARNING,
+                            "a log rule in chain %s (an output, forward or "
                             "postrouting hook) has prefix %s: what it logs is not received, and knockwatch "
                             "takes no line with OUT= set for a knock", l->chain, q);
         }

@@ -134,8 +134,8 @@ static const PerDoor per_door[] = {
         { "knockwatch_revokes_total", "counter", "Grants of the door revoked by its closing sequence.",
           DOOR_COUNTER_REVOKES },
         { "knockwatch_expiries_total", "counter", "Grants of the door that expired.", DOOR_COUNTER_EXPIRIES },
-        { "knockwatch_replays_total", "counter", "Windows of a rotating door completed again or too "
-          "late, which opened nothing.", DOOR_COUNTER_REPLAYS },
+        { "knockwatch_replays_total", "counter", "Windows of a rotating door completed too late "
+          "(the first knock outside the window's steps), which opened nothing.", DOOR_COUNTER_REPLAYS },
         { "knockwatch_live_grants", "gauge", "Grants of the door live now.", -1 },
 };
 

@@ -3,7 +3,6 @@
  * totp-check.c — see totp-check.h.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/timex.h>
@@ -14,22 +13,10 @@
 #include "time-util.h"
 #include "totp-check.h"
 
-#define MESSAGE_MAX 1024
 /* A line of /proc/net/tcp6 is about 150 characters; anything longer is not one. */
 #define PROC_LINE_MAX 512
 /* The listening ports named one by one in a message; the rest are counted. */
 #define PORTS_NAMED_MAX 8
-
-_printf_(4, 5)
-static void say(door_problem_fn report, void *userdata, DoorSeverity severity, const char *format, ...) {
-        char message[MESSAGE_MAX];
-        va_list ap;
-
-        va_start(ap, format);
-        (void) vsnprintf(message, sizeof(message), format, ap);
-        va_end(ap);
-        report(severity, NULL, message, userdata);
-}
 
 /* The bound local ports of one /proc/net file: TCP sockets in LISTEN (state 0A), every UDP
  * socket. Marks bound[port]. A file that cannot be read (no IPv6) marks nothing. */
@@ -111,7 +98,8 @@ static void check_bound(const Door *door, const bool bound[static 65536], const 
                 if (!bound[port])
                         continue;
                 if (ports_have(live, n_live, p->proto, port))
-                        say(report, userdata, DOOR_WARNING, "door \"%s\": %s:%u, a port of a window live "
+                        door_report(report, userdata, DOOR_WARNING,
+                            "door \"%s\": %s:%u, a port of a window live "
                             "now, is %s on this host: while the window is live, the ruleset drops new "
                             "connections to it", door->spec.name, proto, port,
                             p->proto == KNOCK_PROTO_UDP ? "a bound UDP socket" : "a listening socket");
@@ -119,7 +107,8 @@ static void check_bound(const Door *door, const bool bound[static 65536], const 
                         len += (size_t) snprintf(named + len, sizeof(named) - len, "%s%u", len ? ", " : "", port);
         }
         if (count > 0)
-                say(report, userdata, DOOR_WARNING, "door \"%s\": %zu %s port(s) of its range %u-%u %s "
+                door_report(report, userdata, DOOR_WARNING,
+                    "door \"%s\": %zu %s port(s) of its range %u-%u %s "
                     "in use on this host (%s%s); each is in a live window now and then, and then new "
                     "connections to it are dropped: choose a range without them", door->spec.name, count,
                     proto, p->lo, p->hi, count > 1 ? "are" : "is", named, count > PORTS_NAMED_MAX ? ", …" : "");
@@ -137,7 +126,8 @@ void totp_check_host(const Door *doors, size_t n, const char *key_dir, const cha
                 return;
 
         if (clock_unsynchronised())
-                say(report, userdata, DOOR_WARNING, "the system clock is not synchronised (adjtimex() "
+                door_report(report, userdata, DOOR_WARNING,
+                    "the system clock is not synchronised (adjtimex() "
                     "reports STA_UNSYNC): a rotating door's windows are steps of the wall clock, which "
                     "the clients count too; run an NTP client (systemd-timesyncd, chrony)");
 
@@ -162,7 +152,8 @@ void totp_check_host(const Door *doors, size_t n, const char *key_dir, const cha
                         continue;
                 r = totp_keys_load(door->spec.totp_key, key_dir, credentials_dir, &keys, &n_keys, NULL, &error);
                 if (r < 0) {
-                        say(report, userdata, DOOR_ERROR, "door \"%s\": %s; it opens for nobody until its "
+                        door_report(report, userdata, DOOR_ERROR,
+                            "door \"%s\": %s; it opens for nobody until its "
                             "keys can be read", door->spec.name, error ?: strerror(-r));
                         continue;
                 }

@@ -13,6 +13,7 @@
  * live now opens): reject rather than guess.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,8 +26,8 @@
 #include "totp-state.h"
 
 /* A line "USER T STEP\n" per key: 32 + 1 + 20 + 1 + 3 + 1 bytes at most, KEY_USERS_MAX
- * users and the door's own key; as much again for the lines of users not loaded now (more
- * of those are dropped, the oldest first). */
+ * users and the door's own key; as much again for the lines of users not loaded now (those
+ * past that room, the last in the file, are dropped). */
 #define STATE_OWN_KEY "*"
 #define STATE_LINE_MAX (TOTP_NAME_MAX + 26)
 #define STATE_TEXT_MAX ((KEY_USERS_MAX + 1) * STATE_LINE_MAX)
@@ -120,39 +121,51 @@ static int parse_success(char *line, const char **ret_user, uint64_t *ret_t, uin
 }
 
 /* The last successes of door d's keys from its state file in state_dir (if any), where
- * they are later than what d holds already. */
-static void read_successes(const char *state_dir, TotpDoorState *d, usec_t now) {
+ * they are later than what d holds already. A file that cannot be read or does not parse
+ * is reported (a warning naming it and the line). */
+static void read_successes(const char *state_dir, TotpDoorState *d, usec_t now, door_problem_fn report,
+                           void *userdata) {
         _cleanup_free_ char *text = NULL;
-        char name[DOOR_NAME_MAX + 16];
+        char name[DOOR_NAME_MAX + 16], why[64] = "it cannot be read";
+        unsigned line_no = 0;
         uint64_t floor;
         int n;
 
         if (!state_dir)
                 return;
-        text = malloc(TOTP_STATE_FILE_MAX + 1);
-        if (!text)
-                goto broken;
         state_file_name(d->name, name);
+        text = malloc(TOTP_STATE_FILE_MAX + 1);
+        if (!text) {
+                n = -ENOMEM;
+                goto broken;
+        }
         n = state_read(state_dir, name, text, TOTP_STATE_FILE_MAX + 1);
         if (n == -ENOENT)
                 return;
-        /* A NUL inside is no line of ours: the whole file counts as broken. */
-        if (n >= 0 && strlen(text) != (size_t) n)
+        if (n < 0) {
+                (void) snprintf(why, sizeof(why), "it cannot be read (%s)", strerror(-n));
                 goto broken;
-        for (char *line = text, *nl; n >= 0 && *line; line = nl + 1) {
+        }
+        /* A NUL inside is no line of ours: the whole file counts as broken. */
+        if (strlen(text) != (size_t) n) {
+                (void) snprintf(why, sizeof(why), "it holds a NUL byte");
+                goto broken;
+        }
+        for (char *line = text, *nl; *line; line = nl + 1) {
                 char copy[STATE_LINE_MAX + 1];
                 const char *user;
                 uint32_t step;
                 uint64_t t;
                 bool loaded = false;
 
+                line_no++;
                 nl = strchr(line, '\n');
                 if (!nl || (size_t) (nl - line) > STATE_LINE_MAX)
-                        goto broken;
+                        goto bad_line;
                 *nl = 0;
                 memcpy(copy, line, (size_t) (nl - line) + 1);
                 if (parse_success(line, &user, &t, &step) < 0)
-                        goto broken;
+                        goto bad_line;
                 t = totp_last_convert(t, step, d->params.step);
                 for (size_t k = 0; k < d->n_keys; k++)
                         if (streq(d->keys[k].user, user)) {
@@ -163,10 +176,20 @@ static void read_successes(const char *state_dir, TotpDoorState *d, usec_t now) 
                 if (!loaded)
                         keep_other(d, copy);
         }
-        if (n >= 0)
-                return;
+        return;
+
+bad_line:
+        (void) snprintf(why, sizeof(why), "line %u is not \"USER T STEP\"", line_no);
 broken:
         /* Unreadable or malformed: no window live now may open (but later ones will). */
+        if (report) {
+                char message[DOOR_NAME_MAX + PATH_MAX + 256];
+
+                (void) snprintf(message, sizeof(message), "door \"%s\": state file %s/%s: %s; no "
+                                "window live now opens (the next ones will), and the file is written "
+                                "anew at the next success", d->name, state_dir, name, why);
+                report(DOOR_WARNING, NULL, message, userdata);
+        }
         floor = totp_counter(now, d->params.step) + 1;
         for (size_t k = 0; k < d->n_keys; k++)
                 if (d->last[k] == TOTP_NEVER || d->last[k] < floor)
@@ -236,7 +259,7 @@ int totp_state_load(TotpState *s, const Door *doors, size_t n, const char *key_d
                                                                                d->params.step);
                         }
                 }
-                read_successes(dir, d, now);
+                read_successes(dir, d, now, report, userdata);
                 d->ready = true;
         }
 
@@ -262,7 +285,6 @@ int totp_state_detector_doors(TotpState *s, const Door *doors, size_t n, usec_t 
         _cleanup_free_ TotpRef *refs = NULL;
         size_t max_windows = 0, n_windows = 0, k = 0;
         bool cut = false;
-        int r;
 
         if (n != s->n_doors)
                 return -EINVAL;
@@ -319,8 +341,7 @@ int totp_state_detector_doors(TotpState *s, const Door *doors, size_t n, usec_t 
         *ret_doors = TAKE_PTR(out);
         *ret_refs = TAKE_PTR(refs);
         *ret_n = k;
-        r = cut ? -E2BIG : 0;
-        return r;
+        return cut ? -E2BIG : 0;
 }
 
 const TotpPort *totp_state_ports(const TotpState *s, size_t *ret_n) {
@@ -377,8 +398,8 @@ int totp_state_accept(TotpState *s, const TotpRef *ref, usec_t first_knock, char
         r = write_successes(s, d, ref->key, ref->t);
         if (r < 0)
                 return set_error(ret_error, r, "cannot save the success of door %s's window %llu in "
-                                 "%s: %s", d->name, (unsigned long long) ref->t,
-                                 s->state_dir ?: "(none)", strerror(-r));
+                                 "%s/totp-%s.last: %s", d->name, (unsigned long long) ref->t,
+                                 s->state_dir ?: "(none)", d->name, strerror(-r));
         d->last[ref->key] = ref->t;
         return 1;
 }

@@ -462,7 +462,7 @@ static void print_door_counters(const DoorStatus *d) {
                (unsigned long long) d->counter[DOOR_COUNTER_REVOKES],
                (unsigned long long) d->counter[DOOR_COUNTER_EXPIRIES]);
         if (d->counter[DOOR_COUNTER_REPLAYS] > 0)
-                printf("  refused: %llu window(s) completed again or too late\n",
+                printf("  refused: %llu window(s) completed too late\n",
                        (unsigned long long) d->counter[DOOR_COUNTER_REPLAYS]);
 }
 

@@ -9,7 +9,8 @@
 # window's sequence opens nothing again, the next window's does; a wrong key opens
 # nothing; a knock straddling a step boundary opens; only totp_ports (and static doors'
 # ports) reach the kernel log, so a SYN to another port of the range leaves no line; a key
-# file with mode 0644 is refused, naming it.
+# file with mode 0644 is refused, naming it. And a ruleset without totp_ports: said once, no
+# retry storm, the ports given again once the set is back.
 # Slot 51 (198.51.100.161-167, 2001:db8::33:1-7).
 
 # shellcheck source=test/lib.sh
@@ -106,10 +107,9 @@ wait_open "$CLI4" "a fresh window"
 # The used window's ports leave totp_ports at once, all but those a later window shares.
 ports_of() { "$KNOCKWATCH" totp ssh --key "$KEY" --time "$1" --door-spec "$DOOR_SPEC" | tr ' ' '\n' | sed 's/^tcp://'; }
 keep=" $(ports_of $((t + 10)) | tr '\n' ' ') $(ports_of $((t + 20)) | tr '\n' ' ') $(ports_of $((t + 30)) | tr '\n' ' ') "
-port_logged() { kw_srv nft get element inet knockwatch totp_ports "{ tcp . $1 }" >/dev/null 2>&1; }
 for p in $(ports_of "$t"); do
         [[ $keep == *" $p "* ]] && continue
-        kw_wait_until 2 eval "! port_logged $p" ||
+        kw_wait_until 2 eval "! kw_set_has totp_ports 'tcp . $p'" ||
                 kw_fail "tcp:$p of the used window is still in totp_ports: $(kw_srv nft list set inet knockwatch totp_ports)"
 done
 kw_pass "a used window's ports leave totp_ports at once"
@@ -192,6 +192,27 @@ out=$(kw_srv "$KNOCKWATCH" check --ruleset="$KW_TMP/totp.nft" --key-dir="$KEYDIR
 grep -q "warning: door \"ssh\": tcp:$port, a port of a window live now, is a listening socket" <<<"$out" ||
         kw_fail "knockwatch check did not warn about the listener on live port $port: $out"
 kw_pass "knockwatch check names a listening socket on a live window's port"
+
+# --- totp_ports missing --------------------------------------------------------------------------
+# Every add to it fails alike: said once, and nothing more is sent until the ruleset changes
+# (no retry each second for every port of every key); with the set back, the ports are too.
+nft_errors() { kw_srv "$KNOCKWATCH" status --json --runtime-dir="$KW_TMP/run" | jq .daemon.counters.nft_errors; }
+{ printf 'table inet knockwatch\ndelete table inet knockwatch\n'; grep -v totp_ports "$KW_TMP/totp.nft"; } >"$KW_TMP/noports.nft"
+{ printf 'table inet knockwatch\ndelete table inet knockwatch\n'; cat "$KW_TMP/totp.nft"; } >"$KW_TMP/again.nft"
+kw_ruleset "$KW_TMP/noports.nft"
+kw_wait_until 3 kw_daemon_log_has 'Could not add tcp:[0-9]+ to set .*the table needs "set totp_ports' ||
+        kw_fail "the daemon did not say that totp_ports is missing"
+sleep 1.2  # the status file is rewritten at most once a second
+e1=$(nft_errors)
+sleep 3
+e2=$(nft_errors)
+[[ -n $e1 && $e1 == "$e2" ]] || kw_fail "with totp_ports missing, the nft errors went on: $e1, then $e2 three seconds later"
+kw_ruleset "$KW_TMP/again.nft"
+kw_wait_until 3 eval 'kw_srv nft list set inet knockwatch totp_ports | grep -qE "(tcp|6) \. [0-9]"' ||
+        kw_fail "with totp_ports back, the live windows' ports were not given again"
+kw_wait_until 3 kw_daemon_log_has "Adding ports to set .*totp_ports.* works again" ||
+        kw_fail "the daemon did not say that totp_ports works again"
+kw_pass "without totp_ports the daemon says so once and waits for the ruleset to change; with it back, the ports are given again"
 
 # --- a key file others can read ---------------------------------------------------------------
 

@@ -75,12 +75,13 @@ static void print_stats(const Node *n) {
                s.replay_capacity);
 }
 
-static int on_limit(const char *door, int family, uint64_t *ret_max_ms, void *userdata) {
+static int on_limit(const char *door, int family, uint64_t *ret_max_ms, unsigned *ret_prefix_len, void *userdata) {
         Node *n = userdata;
 
         for (size_t i = 0; i < n->n_doors; i++)
                 if (streq(n->doors[i].name, door)) {
                         *ret_max_ms = n->doors[i].max_ms;
+                        *ret_prefix_len = family == AF_INET ? 32 : 128;   /* addresses only */
                         return 0;
                 }
         return -ENOENT;
@@ -155,25 +156,6 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
                 return sd_event_exit(n->event, 1);
         }
         return sd_event_exit(n->event, 0);
-}
-
-static int parse_addr(const char *s, KnockAddr *ret, unsigned *ret_len) {
-        char buf[KNOCK_ADDR_STRLEN + 8];
-        const char *slash = strchr(s, '/');
-        uint64_t len;
-
-        if (strlen(s) >= sizeof(buf))
-                return -EINVAL;
-        strcpy(buf, s);
-        if (slash)
-                buf[slash - s] = 0;
-        if (knock_addr_parse(buf, ret) < 0)
-                return -EINVAL;
-        len = knock_addr_len(ret) * 8;
-        if (slash && parse_uint(slash + 1, strlen(slash + 1), 128, &len) < 0)
-                return -EINVAL;
-        *ret_len = (unsigned) len;
-        return 0;
 }
 
 static int parse_event(const char *s, FleetEvent *ret) {
@@ -293,7 +275,7 @@ int main(int argc, char *argv[]) {
                         break;
                 }
                 case O_ADDR:
-                        if (parse_addr(optarg, &n.addr, &n.prefix_len) < 0) {
+                        if (knock_prefix_parse(optarg, &n.addr, &n.prefix_len) < 0) {
                                 fprintf(stderr, "fleet-node: --addr: not ADDR[/LEN]: %s\n", optarg);
                                 return 2;
                         }

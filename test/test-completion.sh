@@ -9,6 +9,7 @@
 #   - door names come from `knockwatch check` (a stand-in here, printing hostile lines
 #     too): only real door names are offered, --table is passed on only when it is a
 #     plain table name, and nothing it prints is ever run;
+#   - every option each command's --help lists is completed for it;
 #   - meson installs the file into the directory bash-completion.pc names.
 set -euo pipefail
 
@@ -136,6 +137,32 @@ run_cases() {
                 fail "complete -p knockwatch: $(complete -p knockwatch 2>&1)"
         pass "the file loads in a plain bash and registers _knockwatch for knockwatch"
         run_cases "plain bash"
+
+        # Every long option a command's --help names is completed for that command (the
+        # daemon's for "knockwatch --help", whose command summaries count for any command),
+        # so that the two cannot drift apart.
+        real=$KW_BUILDDIR/knockwatch
+        if [[ ! -x $real ]]; then
+                echo "skipped: options against --help: no $real (build first)"
+        else
+                all=" $(for v in "" check status metrics grant revoke parse knock totp key; do
+                        _knockwatch_options "$v"; done | sed 's/=.*//' | tr '\n' ' ') "
+                for v in "" check status metrics grant revoke parse knock totp key; do
+                        offered=" $(_knockwatch_options "$v" | sed 's/=.*//' | tr '\n' ' ') "
+                        words=$v
+                        [[ $v == key ]] && words="key new"
+                        # the options of the lines that begin with one, up to the description
+                        # (two spaces on), not those named in prose
+                        # shellcheck disable=SC2086 # "key new": two words on purpose
+                        for o in $("$real" $words --help 2>&1 | grep -E -- '^ +(-[a-zA-Z0-9], )?--' |
+                                   sed -E 's/^ +//; s/  .*//' | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+                                [[ $offered == *" $o "* ]] && continue
+                                [[ -z $v && $all == *" $o "* ]] && continue
+                                fail "knockwatch ${v:-(the daemon)} --help names $o, which the completion does not offer"
+                        done
+                done
+                pass "every option each command's --help names is completed"
+        fi
 )
 
 # --- through bash-completion's loader, as installed ---------------------------------------------
